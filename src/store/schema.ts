@@ -59,9 +59,9 @@ export interface DataSourceTable {
   name: string;
   ds_type: string;
   config: string;
-  secure_config: string;
+  secure_config: Defaulted<string>;
   is_active: Defaulted<Flag>;
-  access_mode: string;
+  access_mode: Defaulted<string>;
   last_sync_at: Timestamp | null;
   last_sync_result: string | null;
   created_at: Timestamp;

@@ -1,0 +1,154 @@
+/**
+ * The single table of environment variables Rowgate reads. Parsing looks
+ * names and aliases up here (a name missing from the table does not
+ * type-check), and the README table and `rowgate --help` are rendered from
+ * `describeConfigVariables()`, so docs and behaviour cannot drift apart.
+ */
+
+export interface ConfigVariableRow {
+  /** Primary name; always wins when both it and the alias are set. */
+  readonly name: string;
+  /** BetweenRows-compatible name accepted instead (`RUST_LOG` for the log level). */
+  readonly alias: string | undefined;
+  /** Human-readable default, for documentation. */
+  readonly default: string;
+  readonly description: string;
+}
+
+const VARIABLES = [
+  {
+    name: 'ROWGATE_DATA_DIR',
+    alias: undefined,
+    default: './data',
+    description:
+      'Directory holding the SQLite admin store and the auto-generated key files; created with mode 0700 when missing. Relative paths resolve against the working directory.',
+  },
+  {
+    name: 'ROWGATE_DATABASE_URL',
+    alias: 'BR_ADMIN_DATABASE_URL',
+    default: 'sqlite://<data dir>/rowgate.db',
+    description:
+      'Admin store: sqlite://path[?mode=rwc], sqlite:path, or postgres://… / postgresql://…. A relative SQLite path resolves against the working directory.',
+  },
+  {
+    name: 'ROWGATE_ENCRYPTION_KEY',
+    alias: 'BR_ENCRYPTION_KEY',
+    default: '<data dir>/encryption_key, else generated',
+    description:
+      'AES-256-GCM key for datasource secrets: exactly 64 hexadecimal characters. When unset, read from the key file, or generated and saved there (mode 0600). Back it up: secrets cannot be decrypted without it.',
+  },
+  {
+    name: 'ROWGATE_JWT_SECRET',
+    alias: 'BR_ADMIN_JWT_SECRET',
+    default: '<data dir>/jwt_secret, else generated',
+    description:
+      'HS256 signing key for admin API tokens (any non-blank string, trimmed). When unset, read from the file, or generated and saved there (mode 0600).',
+  },
+  {
+    name: 'ROWGATE_JWT_EXPIRY_HOURS',
+    alias: 'BR_ADMIN_JWT_EXPIRY_HOURS',
+    default: '24',
+    description: 'Admin token lifetime in whole hours, 1 to 8760.',
+  },
+  {
+    name: 'ROWGATE_ADMIN_USER',
+    alias: 'BR_ADMIN_USER',
+    default: 'admin',
+    description: 'Username of the first admin, created only when the admin store has no users.',
+  },
+  {
+    name: 'ROWGATE_ADMIN_PASSWORD',
+    alias: 'BR_ADMIN_PASSWORD',
+    default: '(none)',
+    description: 'Password of the first admin. Required on first start (no users yet); ignored afterwards.',
+  },
+  {
+    name: 'ROWGATE_PROXY_BIND_ADDR',
+    alias: 'BR_PROXY_BIND_ADDR',
+    default: '127.0.0.1:5434',
+    description: 'PostgreSQL wire-protocol listener, host:port ([::1]:5434 for IPv6).',
+  },
+  {
+    name: 'ROWGATE_ADMIN_BIND_ADDR',
+    alias: 'BR_ADMIN_BIND_ADDR',
+    default: '127.0.0.1:5435',
+    description: 'Admin HTTP API and UI listener, host:port ([::1]:5435 for IPv6).',
+  },
+  {
+    name: 'ROWGATE_IDLE_TIMEOUT_SECS',
+    alias: 'BR_IDLE_TIMEOUT_SECS',
+    default: '900',
+    description: 'Close an authenticated proxy connection after this many idle seconds; 0 disables.',
+  },
+  {
+    name: 'ROWGATE_CORS_ALLOWED_ORIGINS',
+    alias: 'BR_CORS_ALLOWED_ORIGINS',
+    default: '(empty: same-origin only)',
+    description:
+      'Comma-separated browser origins (scheme://host[:port]) allowed to call the admin API. Unparsable entries are dropped with a warning.',
+  },
+  {
+    name: 'ROWGATE_LOG_LEVEL',
+    alias: 'RUST_LOG',
+    default: 'info',
+    description:
+      'fatal, error, warn, info, debug, trace or silent. RUST_LOG is honoured only for its plain levels (trace/debug/info/warn/error).',
+  },
+  {
+    name: 'ROWGATE_TLS_CERT',
+    alias: undefined,
+    default: '(unset)',
+    description:
+      'PEM certificate (chain) file for TLS on the proxy listener; set together with ROWGATE_TLS_KEY.',
+  },
+  {
+    name: 'ROWGATE_TLS_KEY',
+    alias: undefined,
+    default: '(unset)',
+    description: 'PEM private key file matching ROWGATE_TLS_CERT.',
+  },
+  {
+    name: 'ROWGATE_TLS_REQUIRED',
+    alias: undefined,
+    default: 'false',
+    description: 'Refuse proxy clients that do not negotiate TLS (true/false, 1/0, yes/no, on/off).',
+  },
+] as const satisfies readonly ConfigVariableRow[];
+
+export type VariableName = (typeof VARIABLES)[number]['name'];
+
+function spec(name: VariableName): ConfigVariableRow {
+  // The lookup cannot miss: VariableName is derived from the table itself.
+  return VARIABLES.find((v) => v.name === name) as ConfigVariableRow;
+}
+
+/** Rows for the README table and `rowgate --help`, in a stable, meaningful order. */
+export function describeConfigVariables(): ConfigVariableRow[] {
+  return VARIABLES.map((v) => ({ ...v }));
+}
+
+/** `NAME (alias ALIAS)` — how every error message names a variable. */
+export function label(name: VariableName): string {
+  const { alias } = spec(name);
+  return alias === undefined ? name : `${name} (alias ${alias})`;
+}
+
+export interface RawValue {
+  readonly value: string;
+  /** The name the value was actually found under (primary or alias). */
+  readonly from: string;
+}
+
+/**
+ * Reads a variable, primary name first. A variable set to the empty string
+ * counts as set: an explicitly empty value is a mistake worth reporting, not
+ * a request for the default.
+ */
+export function readVar(env: NodeJS.ProcessEnv, name: VariableName): RawValue | undefined {
+  const primary = env[name];
+  if (primary !== undefined) return { value: primary, from: name };
+  const { alias } = spec(name);
+  if (alias === undefined) return undefined;
+  const aliased = env[alias];
+  return aliased === undefined ? undefined : { value: aliased, from: alias };
+}

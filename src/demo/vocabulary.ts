@@ -1,0 +1,138 @@
+/** Word lists the demo data is drawn from. Changing them changes the demo data. */
+
+export const FIRST_NAMES = [
+  'Ada',
+  'Alan',
+  'Barbara',
+  'Brian',
+  'Carla',
+  'Daniel',
+  'Diana',
+  'Edgar',
+  'Elena',
+  'Frances',
+  'George',
+  'Grace',
+  'Hannah',
+  'Ivan',
+  'Julia',
+  'Karen',
+  'Leo',
+  'Linus',
+  'Margaret',
+  'Nadia',
+  'Oscar',
+  'Priya',
+  'Quentin',
+  'Rosa',
+  'Samuel',
+  'Tara',
+  'Umar',
+  'Vera',
+  'Walter',
+  'Yuki',
+] as const;
+
+export const LAST_NAMES = [
+  'Anderson',
+  'Baker',
+  'Chen',
+  'Diaz',
+  'Evans',
+  'Fischer',
+  'Garcia',
+  'Hopper',
+  'Ibrahim',
+  'Jensen',
+  'Kim',
+  'Lovelace',
+  'Martin',
+  'Novak',
+  'Okafor',
+  'Patel',
+  'Quinn',
+  'Rossi',
+  'Silva',
+  'Turing',
+  'Ueda',
+  'Varga',
+  'Weber',
+  'Xu',
+  'Young',
+  'Zimmermann',
+] as const;
+
+export const PRODUCT_ADJECTIVES = [
+  'Compact',
+  'Deluxe',
+  'Ergonomic',
+  'Heavy-Duty',
+  'Lightweight',
+  'Modular',
+  'Portable',
+  'Premium',
+  'Rugged',
+  'Smart',
+  'Solar',
+  'Wireless',
+] as const;
+
+export const PRODUCT_NOUNS = [
+  'Backpack',
+  'Blender',
+  'Desk Lamp',
+  'Drill',
+  'Headphones',
+  'Kettle',
+  'Keyboard',
+  'Monitor Stand',
+  'Router',
+  'Speaker',
+  'Standing Desk',
+  'Tent',
+  'Thermostat',
+  'Toolkit',
+  'Water Bottle',
+  'Webcam',
+] as const;
+
+export const PRODUCT_BLURBS = [
+  'Built for everyday use.',
+  'Our best seller this year.',
+  'Ships in recyclable packaging.',
+  'Two-year limited warranty.',
+  'Designed for small spaces.',
+  'Popular with teams and offices.',
+] as const;
+
+export const TICKET_SUBJECTS = [
+  'Order has not arrived',
+  'Wrong item received',
+  'Request for refund',
+  'Damaged on delivery',
+  'Change shipping address',
+  'Invoice copy needed',
+  'Discount code not applied',
+  'Product stopped working',
+  'Question about warranty',
+  'Cancel my order',
+  'Charged twice',
+  'Missing part in package',
+] as const;
+
+export const ORDER_STATUSES = ['pending', 'processing', 'shipped', 'delivered', 'cancelled'] as const;
+export const PAYMENT_METHODS = ['credit_card', 'bank_transfer', 'paypal'] as const;
+export const TICKET_STATUSES = ['open', 'in_progress', 'resolved', 'closed'] as const;
+
+export const INTERNAL_METRICS = [
+  'daily_active_users',
+  'weekly_active_users',
+  'conversion_rate',
+  'cart_abandonment_rate',
+  'avg_order_value',
+  'gross_margin',
+  'refund_rate',
+  'support_backlog',
+  'infra_cost_usd',
+  'churn_rate',
+] as const;
