@@ -9,6 +9,10 @@ export function parseJson<T>(text: string | null | undefined, fallback: T): T {
   return JSON.parse(text) as T;
 }
 
+/** JSON text for a nullable JSON column: null and undefined stay NULL. */
+export const jsonTextOrNull = (value: unknown): string | null =>
+  value === null || value === undefined ? null : JSON.stringify(value);
+
 /** `count(*)` as a number on both engines (PostgreSQL returns bigint as a string). */
 export const countAll = () => sql<string | number>`count(*)`;
 export const toCount = (value: string | number | bigint | null | undefined): number => Number(value ?? 0);

@@ -29,13 +29,7 @@ import {
 export { DATA_SOURCE_NOT_FOUND, getDataSourceConnection } from './datasource-config.js';
 export type { AccessMode, DataSourceConnection } from './datasource-config.js';
 
-/**
- * 400-class request errors (assignment scope, inactive role in role access).
- * Belongs in repo-errors.ts (owned elsewhere); the HTTP layer should map it to 400.
- */
-export class BadRequestError extends Error {
-  override readonly name = 'BadRequestError';
-}
+export { BadRequestError } from '../repo-errors.js';
 
 export interface DataSource {
   id: string;

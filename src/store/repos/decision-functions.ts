@@ -13,7 +13,7 @@ import { isUniqueViolation } from '../errors.js';
 import { newId } from '../ids.js';
 import { ConflictError, InvalidError, NotFoundError } from '../repo-errors.js';
 import { nowTimestamp } from '../time.js';
-import { countAll, fromFlag, toCount, toFlag } from '../values.js';
+import { countAll, fromFlag, jsonTextOrNull, toCount, toFlag } from '../values.js';
 import {
   DECISION_FUNCTION_NOT_FOUND,
   getDecisionFunction,
@@ -102,9 +102,6 @@ function checkFields(f: Fields, source: string | undefined): void {
   }
 }
 
-const configText = (value: unknown): string | null =>
-  value === null || value === undefined ? null : JSON.stringify(value);
-
 function rethrowUnique(error: unknown): never {
   if (isUniqueViolation(error)) throw new ConflictError(NAME_TAKEN);
   throw error;
@@ -135,7 +132,7 @@ export async function createDecisionFunction(
       description: input.description ?? null,
       ...fields,
       decision_fn: cipher.encrypt(input.decision_fn),
-      decision_config: configText(input.decision_config),
+      decision_config: jsonTextOrNull(input.decision_config),
       is_enabled: 1,
       version: 1,
       created_by: tx.actorId,
@@ -189,7 +186,7 @@ export async function updateDecisionFunction(
       description: patch.description ?? stored.description,
       decision_fn: source === undefined ? stored.decision_fn : cipher.encrypt(source),
       decision_config:
-        patch.decision_config === undefined ? stored.decision_config : configText(patch.decision_config),
+        patch.decision_config === undefined ? stored.decision_config : jsonTextOrNull(patch.decision_config),
       is_enabled: patch.is_enabled == null ? stored.is_enabled : toFlag(patch.is_enabled),
       version: stored.version + 1,
       updated_by: tx.actorId,

@@ -16,7 +16,7 @@ import { newId } from '../ids.js';
 import { ConflictError, InvalidError } from '../repo-errors.js';
 import type { Database } from '../schema.js';
 import { nowTimestamp } from '../time.js';
-import { fromFlag, parseJson, toFlag } from '../values.js';
+import { fromFlag, jsonTextOrNull, parseJson, toFlag } from '../values.js';
 import {
   getPolicy,
   getPolicySummary,
@@ -108,9 +108,6 @@ async function checkDecisionFunction(db: Kysely<Database>, id: string | null | u
   }
 }
 
-const toJsonText = (value: unknown): string | null =>
-  value === null || value === undefined ? null : JSON.stringify(value);
-
 function rethrowUnique(error: unknown): never {
   if (isUniqueViolation(error)) throw new ConflictError(NAME_TAKEN);
   throw error;
@@ -139,7 +136,7 @@ export async function createPolicy(
       policy_type: shape.policy_type,
       targets: JSON.stringify(shape.targets),
       // Non-expression types keep a sent definition on create (quirk Q16, replicated).
-      definition: toJsonText(shape.definition),
+      definition: jsonTextOrNull(shape.definition),
       is_enabled: toFlag(input.is_enabled ?? true),
       version: 1,
       decision_function_id: input.decision_function_id ?? null,
@@ -210,7 +207,7 @@ export async function updatePolicy(
       policy_type: shape.policy_type,
       targets: JSON.stringify(shape.targets),
       // Non-expression types never keep a definition once updated (§4.10 effects).
-      definition: expression ? toJsonText(shape.definition) : null,
+      definition: expression ? jsonTextOrNull(shape.definition) : null,
       is_enabled: patch.is_enabled == null ? stored.is_enabled : toFlag(patch.is_enabled),
       decision_function_id:
         patch.decision_function_id === undefined ? stored.decision_function_id : patch.decision_function_id,

@@ -242,3 +242,34 @@ export async function unassignPolicy(
   });
   return toAssignment(row);
 }
+
+/**
+ * Deleting a user or a role removes its scoped access grants and policy
+ * assignments (quirks Q6/Q7 fixed: they have no foreign key). Each removed
+ * assignment is audited as a `policy` `unassign` with the reason, as BR
+ * does for role deletion, so policy readers see why it went.
+ */
+export async function removeGrantsOf(tx: AuditedTx, principal: 'user' | 'role', id: string): Promise<void> {
+  const column = principal === 'user' ? 'user_id' : 'role_id';
+  const assignments = await tx.db
+    .selectFrom('policy_assignment')
+    .select(['id', 'policy_id', 'data_source_id'])
+    .where(column, '=', id)
+    .orderBy('id')
+    .execute();
+  for (const a of assignments) {
+    tx.audit({
+      resourceType: 'policy',
+      resourceId: a.policy_id,
+      action: 'unassign',
+      changes: {
+        reason: `${principal}_deleted`,
+        [column]: id,
+        datasource_id: a.data_source_id,
+        assignment_id: a.id,
+      },
+    });
+  }
+  await tx.db.deleteFrom('policy_assignment').where(column, '=', id).execute();
+  await tx.db.deleteFrom('data_source_access').where(column, '=', id).execute();
+}

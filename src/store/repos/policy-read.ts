@@ -14,14 +14,9 @@ import {
   type PolicyAssignment,
 } from './policy-assignments.js';
 
-export const POLICY_TYPES = [
-  'row_filter',
-  'column_mask',
-  'column_allow',
-  'column_deny',
-  'table_deny',
-] as const;
-export type PolicyType = (typeof POLICY_TYPES)[number];
+import type { PolicyType } from '../../policy/targets.js';
+
+export { POLICY_TYPES, type PolicyType } from '../../policy/targets.js';
 
 export interface DecisionFunctionSummary {
   id: string;

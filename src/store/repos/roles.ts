@@ -23,6 +23,7 @@ import { ConflictError, InvalidError, NotFoundError } from '../repo-errors.js';
 import type { Database, RoleTable } from '../schema.js';
 import { nowTimestamp } from '../time.js';
 import { toFlag } from '../values.js';
+import { removeGrantsOf } from './policy-assignments.js';
 
 export * from '../../identity/role-queries.js';
 
@@ -117,22 +118,7 @@ export async function updateRole(tx: AuditedTx, id: string, patch: RolePatch): P
 export async function deleteRole(tx: AuditedTx, id: string): Promise<RoleImpact & { user_ids: string[] }> {
   const role = await requireRole(tx.db, id);
   const impact = await roleImpact(tx.db, id);
-  const assignments = await tx.db
-    .selectFrom('policy_assignment')
-    .select(['id', 'policy_id', 'data_source_id'])
-    .where('role_id', '=', id)
-    .orderBy('id')
-    .execute();
-  for (const a of assignments) {
-    tx.audit({
-      resourceType: 'policy',
-      resourceId: a.policy_id,
-      action: 'unassign',
-      changes: { reason: 'role_deleted', role_id: id, datasource_id: a.data_source_id, assignment_id: a.id },
-    });
-  }
-  await tx.db.deleteFrom('policy_assignment').where('role_id', '=', id).execute();
-  await tx.db.deleteFrom('data_source_access').where('role_id', '=', id).execute();
+  await removeGrantsOf(tx, 'role', id);
   await tx.db.deleteFrom('role').where('id', '=', id).execute();
   tx.audit({
     resourceType: 'role',

@@ -23,6 +23,7 @@ import type { Database, ProxyUserRow, ProxyUserUpdate } from '../schema.js';
 import { nowTimestamp } from '../time.js';
 import { containsIgnoreCase, countAll, fromFlag, parseJson, toCount, toFlag } from '../values.js';
 import { listUserAttributeDefinitions } from './attributes.js';
+import { removeGrantsOf } from './policy-assignments.js';
 
 export interface User {
   id: string;
@@ -290,22 +291,7 @@ export async function setPassword(tx: AuditedTx, id: string, password: string): 
 export async function deleteUser(tx: AuditedTx, id: string): Promise<void> {
   const user = await requireUser(tx.db, id);
   await guardAdminDelete(tx.db, user, tx.actorId);
-  const assignments = await tx.db
-    .selectFrom('policy_assignment')
-    .select(['id', 'policy_id', 'data_source_id'])
-    .where('user_id', '=', id)
-    .orderBy('id')
-    .execute();
-  for (const a of assignments) {
-    tx.audit({
-      resourceType: 'policy',
-      resourceId: a.policy_id,
-      action: 'unassign',
-      changes: { reason: 'user_deleted', user_id: id, datasource_id: a.data_source_id, assignment_id: a.id },
-    });
-  }
-  await tx.db.deleteFrom('policy_assignment').where('user_id', '=', id).execute();
-  await tx.db.deleteFrom('data_source_access').where('user_id', '=', id).execute();
+  await removeGrantsOf(tx, 'user', id);
   await tx.db.deleteFrom('proxy_user').where('id', '=', id).execute();
   tx.audit({
     resourceType: 'proxy_user',
