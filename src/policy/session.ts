@@ -49,7 +49,17 @@ export type RowFilter =
    */
   | { kind: 'via'; policy: PolicyRef; path: AnchorHop[]; expr: ExprNode }
   /** The filter could not be resolved for this table: keep no rows (never all rows). */
-  | { kind: 'false'; policy: PolicyRef; reason: string };
+  | { kind: 'false'; policy: PolicyRef; reason: string }
+  /**
+   * A policy on this table is broken for this user (e.g. `{user.x}` names an
+   * attribute with no definition, or a saved expression no longer parses):
+   * every statement that references the table fails with this error instead
+   * of running. The rewriter raises it as a PgError(sqlstate, message); the
+   * audit records the statement as `error`. Added after the first version of
+   * this contract: an additive union member, so exhaustive switches in the
+   * rewriter must handle it.
+   */
+  | { kind: 'error'; policy: PolicyRef; sqlstate: string; message: string };
 
 export interface SecuredTable {
   /** Upstream schema name: what the rewritten SQL names. */
