@@ -5,6 +5,12 @@
  */
 export class PgError extends Error {
   override readonly name = 'PgError';
+  /**
+   * How the query audit records the statement that raised this error: `denied`
+   * for refusals by rule (writes, forbidden functions, refused settings),
+   * `error` otherwise — including hidden tables, which must look missing.
+   */
+  audit: 'denied' | 'error' = 'error';
   constructor(
     readonly sqlstate: string,
     message: string,
@@ -31,6 +37,12 @@ export const SQLSTATE = {
 export const undefinedTable = (nameAsWritten: string): PgError =>
   new PgError(SQLSTATE.undefinedTable, `relation "${nameAsWritten}" does not exist`);
 
-/** `cannot execute <COMMAND> in a read-only transaction`. */
+/** `cannot execute <COMMAND> in a read-only transaction` (audited as denied). */
 export const readOnly = (command: string): PgError =>
-  new PgError(SQLSTATE.readOnlyTransaction, `cannot execute ${command} in a read-only transaction`);
+  denied(new PgError(SQLSTATE.readOnlyTransaction, `cannot execute ${command} in a read-only transaction`));
+
+/** Marks `err` as a refusal by rule for the audit and returns it. */
+export function denied(err: PgError): PgError {
+  err.audit = 'denied';
+  return err;
+}

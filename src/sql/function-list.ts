@@ -182,6 +182,27 @@ export const ARG_COUNT_RULES: ReadonlyMap<string, readonly number[]> = new Map([
   ['ts_rewrite', [3]],
   // current_setting: further checked for a literal allowlisted name (functions.ts).
   ['current_setting', [1, 2]],
+  // Replaced by constants in the rewriter (identity.ts): only the real, argument-less forms.
+  ['current_database', [0]],
+  ['current_schema', [0]],
+]);
+
+/**
+ * Allowed only because the rewriter replaces every call by a constant (V79,
+ * V117): `current_database()` → the data source name, `current_schema()` → the
+ * first visible schema of the session's search path. Upstream they would name
+ * the real database and schemas, so none may survive the rewrite.
+ */
+export const REWRITTEN_FUNCTIONS: ReadonlySet<string> = new Set(['current_database', 'current_schema']);
+
+/** SQLValueFunction ops the rewriter replaces by constants (the user's name, the data source, the schema). */
+export const REWRITTEN_SQL_VALUE_FUNCTIONS: ReadonlySet<string> = new Set([
+  'SVFOP_CURRENT_USER',
+  'SVFOP_SESSION_USER',
+  'SVFOP_USER',
+  'SVFOP_CURRENT_ROLE',
+  'SVFOP_CURRENT_CATALOG',
+  'SVFOP_CURRENT_SCHEMA',
 ]);
 
 export const ALLOWED_FUNCTIONS: ReadonlySet<string> = new Set(
@@ -204,6 +225,7 @@ export const ALLOWED_FUNCTIONS: ReadonlySet<string> = new Set(
     ...AGGREGATES,
     ...WINDOW,
     'current_setting',
+    ...REWRITTEN_FUNCTIONS,
   ].map((n) => n.toLowerCase()),
 );
 
@@ -308,8 +330,6 @@ export const DENIED_FUNCTIONS: Readonly<Record<string, string>> = {
   pg_rotate_logfile: 'server control',
   pg_partition_tree: 'V113',
   version: 'V117 upstream version (the proxy reports its own)',
-  current_database: 'V79 upstream database name (to be answered by the proxy)',
-  current_schema: 'real schema names (to be answered by the proxy)',
   current_schemas: 'real schema names',
   inet_server_addr: 'topology',
   inet_client_addr: 'topology',

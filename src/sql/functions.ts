@@ -27,7 +27,11 @@
  *     operators outside pg_catalog.
  *   42501 `permission denied to examine "<x>"` for current_setting('<x>') of a
  *     setting outside the allowlist (the same answer as SHOW x, settings.ts).
- *   0A000 for CURRENT_CATALOG / CURRENT_SCHEMA until the proxy answers them.
+ *   With `{ rewritten: true }` (the check of the rewriter's output, V158):
+ *   XX000 for any call the rewriter must have replaced by a constant
+ *   (CURRENT_USER & co., CURRENT_CATALOG, CURRENT_SCHEMA, current_database(),
+ *   current_schema()) — reaching upstream, they would name the service role,
+ *   the real database or a real schema.
  * `position` is the parser's byte offset + 1; PostgreSQL counts characters,
  * so the wire layer must convert for non-ASCII statement text.
  *
@@ -45,6 +49,8 @@ import {
   ALLOWED_TYPES,
   ARG_COUNT_RULES,
   CURRENT_SETTING_ALLOWED,
+  REWRITTEN_FUNCTIONS,
+  REWRITTEN_SQL_VALUE_FUNCTIONS,
 } from './function-list.js';
 
 export interface FunctionCheckOptions {
@@ -53,7 +59,12 @@ export interface FunctionCheckOptions {
    * virtual catalog will supply it. Default: no user type is allowed.
    */
   isVisibleType?: (schema: string | undefined, name: string) => boolean;
+  /** The tree is the rewriter's output: calls it must have replaced are refused (XX000). */
+  rewritten?: boolean;
 }
+
+const notReplaced = (what: string): PgError =>
+  new PgError(SQLSTATE.internalError, `internal error: ${what} was not replaced`);
 
 const NO_FUNCTION_HINT =
   'No function matches the given name and argument types. You might need to add explicit type casts.';
@@ -207,18 +218,13 @@ const TYPE_NAME_KEYS = new Set([
   'type_name',
 ]);
 
-function checkSqlValueFunction(op: string | undefined, location: number | undefined): PgError | null {
-  // CURRENT_CATALOG names the upstream database (V79), CURRENT_SCHEMA a real
-  // schema name: refused until the proxy answers them itself.
-  if (op === 'SVFOP_CURRENT_CATALOG' || op === 'SVFOP_CURRENT_SCHEMA') {
-    const what = op === 'SVFOP_CURRENT_CATALOG' ? 'CURRENT_CATALOG' : 'CURRENT_SCHEMA';
-    return new PgError(SQLSTATE.featureNotSupported, `${what} is not supported`, position(location));
-  }
-  return null;
-}
-
 function checkNode(key: string, value: AnyNode, options: FunctionCheckOptions): PgError | null {
-  if (key === 'FuncCall') return checkFunctionCall(value as FuncCall);
+  if (key === 'FuncCall') {
+    const error = checkFunctionCall(value as FuncCall);
+    if (error || !options.rewritten) return error;
+    const name = strings((value as FuncCall).funcname).pop() ?? '';
+    return REWRITTEN_FUNCTIONS.has(name) ? notReplaced(`${name}()`) : null;
+  }
   if (TYPE_NAME_KEYS.has(key)) return checkTypeName(value as TypeName, options);
   if (key === 'A_Expr' && OPERATOR_KINDS.has(value.kind as string)) {
     return checkOperator(value.name as Node[], value.location as number | undefined, [
@@ -242,8 +248,12 @@ function checkNode(key: string, value: AnyNode, options: FunctionCheckOptions): 
       );
     }
   }
-  if (key === 'SQLValueFunction') {
-    return checkSqlValueFunction(value.op as string, value.location as number | undefined);
+  if (
+    key === 'SQLValueFunction' &&
+    options.rewritten &&
+    REWRITTEN_SQL_VALUE_FUNCTIONS.has(value.op as string)
+  ) {
+    return notReplaced(String(value.op).replace(/^SVFOP_/, ''));
   }
   return null;
 }

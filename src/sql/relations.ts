@@ -19,12 +19,15 @@ export interface CatalogIndex {
   byName: Map<string, SecuredTable>;
   dataSourceName: string;
   username: string;
+  /** Schema names the user sees (for search_path validation and CURRENT_SCHEMA). */
+  schemas: ReadonlySet<string>;
 }
 
 export function buildCatalogIndex(policy: SessionPolicySet): CatalogIndex {
   const byName = new Map<string, SecuredTable>();
   for (const t of policy.tables) byName.set(`${t.visibleSchema}\u0000${t.name}`, t);
-  return { byName, dataSourceName: policy.dataSource.name, username: policy.user.username };
+  const schemas = new Set(policy.tables.map((t) => t.visibleSchema));
+  return { byName, dataSourceName: policy.dataSource.name, username: policy.user.username, schemas };
 }
 
 /** Schemas whose relations are served by the (later) virtual-catalog issue; refused until then. */

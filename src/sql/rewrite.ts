@@ -28,85 +28,108 @@
  *     conjuncts are copied inside so indexes still serve point queries.
  *     This runs after the level's FROM and WHERE have been walked, because it
  *     needs the level's complete list of range entries.
- *  6. Deparse (compact) and verify (verify.ts): re-parse the text and compare
+ *  6. Identity calls (CURRENT_USER, current_database(), CURRENT_SCHEMA…)
+ *     become constants of the Rowgate user's view (identity.ts) and the
+ *     function allowlist runs again on the final tree, policy expressions
+ *     included (secure.ts).
+ *  7. Deparse (compact) and verify (verify.ts): re-parse the text and compare
  *     with the intended tree; check that no relation reference escaped step 4.
  *     Both failures are internal errors — the statement is never forwarded.
  *
+ * Every classification kind has its upstream form (statements.ts): secured
+ * queries, cursor / PREPARE / EXECUTE / COPY bodies, EXPLAIN behind its
+ * policy, BEGIN forced READ ONLY, and `null` for SHOW / SET / RESET, which
+ * the proxy answers or applies itself. SET search_path is validated against
+ * the visible schemas and returned as the next session state; later
+ * statements of the same input already resolve names with it.
+ *
+ * Caches (cache.ts, normalized.ts): an exact-text memo in front, then a
+ * literal-normalized template for single point queries that differ only in
+ * constants. A cache belongs to one gate configuration (one data source).
+ *
  * Errors are thrown as PgError (never returned): 42601 syntax, 42P01 unknown
  * relation, 0A000 cross-database reference, 25006 writes, 42883 functions
- * (from the gate), XX000 for anything internal.
+ * (from the gate), XX000 for anything internal. `PgError.audit` says how the
+ * audit records the statement (`denied` for refusals by rule, else `error`).
  */
 import type { Node } from '@pgsql/types';
-import type { PolicyRef, SecuredTable, SessionPolicySet } from '../policy/session.js';
+import type { SessionPolicySet } from '../policy/session.js';
 import { LruCache, rewriteCacheKey } from './cache.js';
 import type { ClassifyOptions } from './classify.js';
 import { classifyStatement } from './classify.js';
-import { deparseStatement } from './deparse.js';
-import { findForbiddenCalls } from './functions.js';
 import { PgError, SQLSTATE } from './errors.js';
+import { findForbiddenCalls, type FunctionCheckOptions } from './functions.js';
+import type { NormalizedTemplate } from './normalized.js';
+import { fromTemplate, prepareTemplate, type TemplateDraft } from './normalized.js';
 import { ensureParser, parseStatements } from './parse.js';
 import type { CatalogIndex } from './relations.js';
 import { buildCatalogIndex } from './relations.js';
-import { finishSecuredSubquery } from './secured-subquery.js';
-import type { WalkContext } from './scope.js';
-import { walkNode, walkSelect } from './scope.js';
-import { assertNoStrayRelations, verifyDeparsed } from './verify.js';
+import type { SessionSettings } from './settings.js';
+import type { GateVerdict, RewrittenStatement } from './statements.js';
+import { rewriteStatement } from './statements.js';
 
-export interface RewrittenStatement {
-  /** Statement kind for the audit, e.g. `select`, `declare_cursor`, `set`. */
-  kind: string;
-  originalSql: string;
-  rewrittenSql: string;
-  /** Every enabled policy effective for the user (api contract §10.1). */
-  policiesApplied: PolicyRef[];
-  /** Upstream tables the statement reads, `schema.table`. */
-  tablesReferenced: string[];
+export type { AuditStatus, GateVerdict, RewrittenStatement, SearchPathChange } from './statements.js';
+
+export interface SessionState {
+  /** Search path for name resolution (as written or as returned by a SET; `$user` allowed). */
+  searchPath: string[];
+  /** The session's settings (SET validation needs the current DateStyle etc.). */
+  settings?: SessionSettings;
 }
 
 export interface RewriteResult {
   statements: RewrittenStatement[];
-}
-
-export interface SessionState {
-  searchPath: string[];
+  /** Session state after the statements (search path changed by SET / RESET), for the caller to keep. */
+  session: SessionState;
 }
 
 /**
  * The decisions other modules own, run on the user's statement before any
  * rewriting (so they see only what the user wrote, never policy expressions):
- * `classifyStatement` admits a statement (returning its audit kind) or
- * returns the refusal; `checkCalls` returns the first function / type /
- * operator off the allowlist (functions.ts `findForbiddenCalls`).
+ * `classifyStatement` admits a statement (returning its classification, or
+ * just a kind for test gates) or returns the refusal; `checkCalls` returns the
+ * first function / type / operator off the allowlist (functions.ts).
  */
 export interface StatementGate {
-  classifyStatement(stmt: Node): { kind: string } | PgError;
+  classifyStatement(stmt: Node, session: SessionState): GateVerdict | PgError;
   checkCalls(stmt: Node): PgError | null;
+  /** Options of the function allowlist, for the re-check of the rewritten tree. */
+  functions?: FunctionCheckOptions;
 }
 
 /**
  * The production gate: classify.ts (which also runs the function / type /
- * operator allowlist on the user's tree). The audit kind is its `kind`.
+ * operator allowlist on the user's tree). The session's settings, when
+ * given, replace `options.settings`.
  */
 export function classifierGate(options: ClassifyOptions = {}): StatementGate {
   return {
-    classifyStatement: (stmt) => {
-      const c = classifyStatement(stmt, options);
-      return c.kind === 'refused' ? c.error : { kind: c.kind };
+    classifyStatement: (stmt, session) => {
+      const c = classifyStatement(stmt, { ...options, settings: session.settings ?? options.settings });
+      if (c.kind !== 'refused') return c;
+      c.error.audit = c.audit;
+      return c.error;
     },
     checkCalls: () => null,
+    ...(options.functions ? { functions: options.functions } : {}),
   };
 }
 
 /** A gate with the function allowlist of functions.ts and the given classifier. */
-export function gateWithAllowlist(classifyStatement: StatementGate['classifyStatement']): StatementGate {
-  return { classifyStatement, checkCalls: (stmt) => findForbiddenCalls(stmt) };
+export function gateWithAllowlist(classify: (stmt: Node) => GateVerdict | PgError): StatementGate {
+  return { classifyStatement: classify, checkCalls: (stmt) => findForbiddenCalls(stmt) };
 }
 
 export interface RewriteOptions {
   gate: StatementGate;
   /** Re-parse and compare every rewritten statement (default on; see verify.ts). */
   verify?: boolean;
+  /** Exact-text memo. */
   cache?: LruCache<RewriteResult> | null;
+  /** Literal-normalized templates (normalized.ts); consulted after `cache`. */
+  templates?: LruCache<NormalizedTemplate> | null;
+  /** What RESET search_path restores (default `"$user", public`). */
+  defaultSearchPath?: readonly string[];
 }
 
 const indexes = new LruCache<CatalogIndex>(256);
@@ -129,75 +152,7 @@ function freshPrefix(sql: string): string {
   for (let i = 0; ; i++) if (!lower.includes(`_rg${i}_`)) return `_rg${i}_`;
 }
 
-/** Statements whose relation references the walker understands (others must contain none). */
-function walkStatement(stmt: Node, ctx: WalkContext): void {
-  const none = new Set<string>();
-  if ('SelectStmt' in stmt) return walkSelect(stmt.SelectStmt, ctx, none, null);
-  if ('CopyStmt' in stmt && stmt.CopyStmt.relation && !stmt.CopyStmt.is_from) {
-    // COPY t [(cols)] TO … → COPY (SELECT cols|* FROM t) TO … (threat model V136).
-    const c = stmt.CopyStmt;
-    const relation = stmt.CopyStmt.relation;
-    const cols = c.attlist?.length
-      ? c.attlist.map((a) => ({ ResTarget: { val: { ColumnRef: { fields: [a] } } } }))
-      : [{ ResTarget: { val: { ColumnRef: { fields: [{ A_Star: {} }] } } } }];
-    c.query = {
-      SelectStmt: {
-        targetList: cols,
-        fromClause: [{ RangeVar: relation }],
-        limitOption: 'LIMIT_OPTION_DEFAULT',
-        op: 'SETOP_NONE',
-      },
-    };
-    delete c.relation;
-    delete c.attlist;
-  }
-  walkNode(stmt, ctx, none, null);
-}
-
-function rewriteOne(
-  stmt: Node,
-  sql: string,
-  index: CatalogIndex,
-  session: SessionState,
-  verify: boolean,
-  prefix: string,
-) {
-  let n = 0;
-  const ctx: WalkContext = {
-    index,
-    searchPath: session.searchPath,
-    sql,
-    nextAlias: () => `${prefix}${++n}`,
-    sdts: [],
-    accounted: new Set(),
-    tables: new Map<string, SecuredTable>(),
-  };
-  walkStatement(stmt, ctx);
-  for (const sdt of ctx.sdts) {
-    finishSecuredSubquery(sdt);
-    markOwn(sdt.inner, ctx.accounted);
-  }
-  assertNoStrayRelations(stmt, ctx.accounted);
-  const rewrittenSql = deparseStatement(stmt);
-  if (verify) verifyDeparsed(rewrittenSql, stmt);
-  return { rewrittenSql, tablesReferenced: [...ctx.tables.keys()] };
-}
-
-/**
- * Our own RangeVars: the base scan (maybe under TABLESAMPLE) and the FK-walk
- * parents of via filters. An SDT's inner SELECT holds only nodes we built
- * (plus copied conjuncts, which contain no relations), so all of it is ours.
- */
-function markOwn(node: unknown, accounted: Set<object>): void {
-  const stack: unknown[] = [node];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (v === null || typeof v !== 'object') continue;
-    if (Array.isArray(v)) stack.push(...(v as unknown[]));
-    else if ('RangeVar' in v) accounted.add((v as { RangeVar: object }).RangeVar);
-    else for (const x of Object.values(v)) stack.push(x);
-  }
-}
+const DEFAULT_SEARCH_PATH = ['$user', 'public'];
 
 /** Synchronous core; the parser must be loaded (`ensureParser`). Throws PgError. */
 export function rewriteSync(
@@ -208,25 +163,54 @@ export function rewriteSync(
 ): RewriteResult {
   const key = options.cache ? rewriteCacheKey(policy.fingerprint, session.searchPath, sqlText) : '';
   const hit = options.cache?.get(key);
-  if (hit) return hit;
+  if (hit) return { ...hit, session };
+  const fast = options.templates ? fromTemplate(sqlText, policy, session, options.templates) : null;
+  if (fast) {
+    options.cache?.set(key, fast);
+    return fast;
+  }
   const verify = options.verify !== false;
   const index = catalogIndex(policy);
   const parsed = parseStatements(sqlText);
   // Classify everything before resolving anything (and refuse the whole input on one refusal).
-  const kinds = parsed.map((p) => {
-    const c = options.gate.classifyStatement(p.node);
+  const verdicts = parsed.map((p) => {
+    const c = options.gate.classifyStatement(p.node, session);
     if (c instanceof PgError) throw c;
     const refused = options.gate.checkCalls(p.node);
-    if (refused) throw refused;
-    return c.kind;
+    if (refused) {
+      refused.audit = 'denied';
+      throw refused;
+    }
+    return c;
   });
+  // Only a lone query can become a template; its literals are tagged before the rewrite.
+  let draft: TemplateDraft | null = null;
+  if (options.templates && parsed.length === 1 && verdicts[0]!.kind === 'query') {
+    draft = prepareTemplate(sqlText, parsed[0]!, policy, session);
+  }
   const prefix = freshPrefix(sqlText);
+  let current = session;
   const statements = parsed.map((p, i): RewrittenStatement => {
-    const r = rewriteOne(p.node, sqlText, index, session, verify, prefix);
-    return { kind: kinds[i]!, originalSql: p.originalSql, ...r, policiesApplied: policy.policiesApplied };
+    const r = rewriteStatement(p.node, verdicts[i]!, {
+      index,
+      searchPath: current.searchPath,
+      sql: sqlText,
+      prefix,
+      verify,
+      functions: options.gate.functions,
+      policiesApplied: policy.policiesApplied,
+      defaultSearchPath: options.defaultSearchPath ?? DEFAULT_SEARCH_PATH,
+    });
+    // SET search_path applies to the statements after it in the same input.
+    if (r.searchPath) current = { ...current, searchPath: r.searchPath.searchPath };
+    return { ...r, originalSql: p.originalSql };
   });
-  const result = { statements };
-  options.cache?.set(key, result);
+  const result: RewriteResult = { statements, session: current };
+  if (draft && statements[0]) draft.finish(parsed[0]!.node, statements[0], options.templates!);
+  // SET / RESET depend on the current settings, not only on the text: never memoized.
+  if (options.cache && !statements.some((s) => s.kind === 'set' || s.kind === 'reset')) {
+    options.cache.set(key, result);
+  }
   return result;
 }
 

@@ -129,7 +129,8 @@ describe('function allowlist: refused names (42883 as for a missing function)', 
     ["SELECT pg_notify('c', 'x')", 'pg_notify(unknown, unknown)'],
     ['SELECT current_query()', 'current_query()'],
     ['SELECT version()', 'version()'],
-    ['SELECT current_database()', 'current_database()'],
+    ["SELECT current_database('x')", 'current_database(unknown)'],
+    ['SELECT current_schema(1)', 'current_schema(integer)'],
     ['SELECT public.tenant_ok(1)', 'public.tenant_ok(integer)'],
     [
       'SELECT nosuch(1, 1.5, true, NULL, 1::int4, 2::int8)',
@@ -264,17 +265,33 @@ describe('operators, TABLESAMPLE, SQL value functions', () => {
     );
   });
 
-  it('refuses CURRENT_CATALOG and CURRENT_SCHEMA until the proxy answers them', () => {
-    expect(err('SELECT current_catalog')).toEqual({
-      sqlstate: '0A000',
-      message: 'CURRENT_CATALOG is not supported',
-    });
-    expect(err('SELECT current_schema')).toEqual({
-      sqlstate: '0A000',
-      message: 'CURRENT_SCHEMA is not supported',
-    });
-    expect(err('SELECT current_schema()')?.message).toBe('function current_schema() does not exist');
+  it('admits identity calls in user statements: the rewriter replaces them (identity.ts, V79, V117)', () => {
+    for (const sql of [
+      'SELECT current_catalog, current_schema, current_user, session_user, current_role, user',
+      'SELECT current_database(), current_schema(), pg_catalog.current_database()',
+    ]) {
+      expect(err(sql)).toBeNull();
+    }
     expect(err('SELECT system_user')?.message).toBe('function pg_catalog.system_user() does not exist');
+    expect(err('SELECT current_schemas(true)')?.message).toBe(
+      'function current_schemas(boolean) does not exist',
+    );
+  });
+
+  it.each([
+    ['SELECT current_user', 'CURRENT_USER'],
+    ['SELECT 1 WHERE session_user IS NOT NULL', 'SESSION_USER'],
+    ['SELECT user', 'USER'],
+    ['SELECT current_role', 'CURRENT_ROLE'],
+    ['SELECT current_catalog', 'CURRENT_CATALOG'],
+    ['SELECT current_schema', 'CURRENT_SCHEMA'],
+    ['SELECT current_database()', 'current_database()'],
+    ['SELECT lower(pg_catalog.current_schema())', 'current_schema()'],
+  ])('refuses %s in a rewritten tree (fail closed: it was not replaced)', (sql, what) => {
+    expect(findForbiddenCalls(stmt(sql), { rewritten: true })).toMatchObject({
+      sqlstate: 'XX000',
+      message: `internal error: ${what} was not replaced`,
+    });
   });
 });
 
