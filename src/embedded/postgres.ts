@@ -77,7 +77,7 @@ async function loadEmbeddedPostgres() {
 }
 
 /** On process exit, asks a still-running server to shut down (fast mode) via its postmaster.pid. */
-function killOnExit(dataDir: string): () => void {
+export function killOnExit(dataDir: string): () => void {
   const kill = () => {
     try {
       const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);

@@ -24,7 +24,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, traversableByOthers, type RunningPostgres } from './postgres.js';
+import { freePort, killOnExit, traversableByOthers, type RunningPostgres } from './postgres.js';
 
 /** Where Debian's `postgresql-15` package installs the server binaries. */
 export const DEBIAN_POSTGRES_15_BIN = '/usr/lib/postgresql/15/bin';
@@ -137,20 +137,6 @@ function tail(path: string, lines = 30): string {
   } catch {
     return '(no server log)';
   }
-}
-
-/** On process exit, asks a still-running server to shut down (fast mode) via its postmaster.pid. */
-function killOnExit(dataDir: string): () => void {
-  const kill = () => {
-    try {
-      const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-      if (pid > 0) process.kill(pid, 'SIGINT');
-    } catch {
-      // Not running (any more): nothing to do.
-    }
-  };
-  process.once('exit', kill);
-  return () => process.removeListener('exit', kill);
 }
 
 /**
