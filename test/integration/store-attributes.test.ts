@@ -13,14 +13,9 @@ import {
   type NewAttributeDefinition,
 } from '../../src/store/repos/attributes.js';
 import { createUser, getUserById, updateUser } from '../../src/store/repos/users.js';
-import { STORE_ENGINES, openTestStore, type TestStore } from '../support/stores.js';
+import { STORE_ENGINES, openTestStore, type TestStore, auditRows } from '../support/stores.js';
 
 const ACTOR = '0196f0c2-8a1e-7c3a-9d2b-5b1f7e0a1c11';
-
-async function auditRows(store: Store) {
-  const rows = await store.db.selectFrom('admin_audit_log').selectAll().orderBy('created_at').execute();
-  return rows.map((r) => ({ ...r, changes: r.changes === null ? null : (JSON.parse(r.changes) as unknown) }));
-}
 
 describe.each(STORE_ENGINES)('attribute definitions on %s', (engine) => {
   let current: TestStore;

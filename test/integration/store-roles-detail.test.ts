@@ -16,14 +16,9 @@ import {
   type Role,
 } from '../../src/store/repos/roles.js';
 import { createUser, type User } from '../../src/store/repos/users.js';
-import { STORE_ENGINES, openTestStore, type TestStore } from '../support/stores.js';
+import { STORE_ENGINES, openTestStore, type TestStore, auditRows } from '../support/stores.js';
 
 const TS = '2026-01-01T00:00:00.000000';
-
-async function auditRows(store: Store) {
-  const rows = await store.db.selectFrom('admin_audit_log').selectAll().orderBy('created_at').execute();
-  return rows.map((r) => ({ ...r, changes: r.changes === null ? null : (JSON.parse(r.changes) as unknown) }));
-}
 
 describe.each(STORE_ENGINES)('role graph reads and deletion on %s', (engine) => {
   let current: TestStore;

@@ -17,12 +17,7 @@ import {
   type Role,
 } from '../../src/store/repos/roles.js';
 import { createUser } from '../../src/store/repos/users.js';
-import { STORE_ENGINES, openTestStore, type TestStore } from '../support/stores.js';
-
-async function auditRows(store: Store) {
-  const rows = await store.db.selectFrom('admin_audit_log').selectAll().orderBy('created_at').execute();
-  return rows.map((r) => ({ ...r, changes: r.changes === null ? null : (JSON.parse(r.changes) as unknown) }));
-}
+import { STORE_ENGINES, openTestStore, type TestStore, auditRows } from '../support/stores.js';
 
 describe.each(STORE_ENGINES)('roles repository on %s', (engine) => {
   let current: TestStore;

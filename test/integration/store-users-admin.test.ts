@@ -11,12 +11,7 @@ import {
   updateUser,
 } from '../../src/store/repos/users.js';
 import type { Store } from '../../src/store/db.js';
-import { STORE_ENGINES, openTestStore, type TestStore } from '../support/stores.js';
-
-async function auditRows(store: Store) {
-  const rows = await store.db.selectFrom('admin_audit_log').selectAll().orderBy('created_at').execute();
-  return rows.map((r) => ({ ...r, changes: r.changes === null ? null : (JSON.parse(r.changes) as unknown) }));
-}
+import { STORE_ENGINES, openTestStore, type TestStore, auditRows } from '../support/stores.js';
 
 describe.each(STORE_ENGINES)('user deletion and admin guards on %s', (engine) => {
   let current: TestStore;

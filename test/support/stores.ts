@@ -42,3 +42,9 @@ export async function openTestStore(
     },
   };
 }
+
+/** Every admin audit row, oldest first, with `changes` parsed. */
+export async function auditRows(store: Store) {
+  const rows = await store.db.selectFrom('admin_audit_log').selectAll().orderBy('created_at').execute();
+  return rows.map((r) => ({ ...r, changes: r.changes === null ? null : (JSON.parse(r.changes) as unknown) }));
+}
