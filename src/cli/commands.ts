@@ -26,7 +26,9 @@ export async function runServe(): Promise<void> {
   const stopRequested = untilSignal();
   const { config, logger } = loadEnvironment();
   const rowgate = await startRowgate(config, logger);
-  process.stdout.write(`Rowgate ${describeStore(config)}; admin API on ${rowgate.adminUrl}\n`);
+  process.stdout.write(
+    `Rowgate ${describeStore(config)}; admin API on ${rowgate.adminUrl}; proxy on ${rowgate.proxyAddress}\n`,
+  );
   const signal = await stopRequested;
   logger.info({ signal }, 'shutting down');
   await rowgate.stop();

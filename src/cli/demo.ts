@@ -62,7 +62,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       },
     });
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    process.stdout.write(banner(config, upstream, rowgate.adminUrl, adminPasswordGiven, seconds));
+    process.stdout.write(banner(config, upstream, rowgate, adminPasswordGiven, seconds));
     const signal = await stopRequested;
     logger.info({ signal }, 'shutting down');
     await rowgate.stop();
@@ -127,25 +127,24 @@ function resetDemo(config: Config): void {
 function banner(
   config: Config,
   upstream: RunningPostgres,
-  adminUrl: string,
+  rowgate: { adminUrl: string; proxyAddress: string },
   adminPasswordGiven: boolean,
   seconds: string,
 ): string {
   const login = adminPasswordGiven
     ? `${config.adminUser} (password from ROWGATE_ADMIN_PASSWORD)`
     : `${config.adminUser} / ${DEMO_ADMIN_PASSWORD}`;
-  const proxy = `${config.proxyBind.host}:${config.proxyBind.port}`;
   const users = DEMO_USERS.map((u) => `${u.username} (tenant ${u.tenant})`).join(', ');
   return [
     '',
     `Rowgate demo is up (${seconds} s).`,
     '',
-    `  Admin API      ${adminUrl}   login: ${login}`,
+    `  Admin API      ${rowgate.adminUrl}   login: ${login}`,
     `  Demo users     ${users}; password ${DEMO_USER_PASSWORD}`,
     `  Upstream       psql "${upstream.url(DEMO_DATABASE)}"`,
     `                 (direct to the demo PostgreSQL: no policies apply)`,
-    `  Through Rowgate  psql "postgresql://alice:${DEMO_USER_PASSWORD}@${proxy}/${DEMO_DATABASE}"`,
-    `                 (available once the data plane lands; see README "Status")`,
+    `  Through Rowgate  psql "postgresql://alice:${DEMO_USER_PASSWORD}@${rowgate.proxyAddress}/${DEMO_DATABASE}"`,
+    `                 (simple query protocol; see README "Status" for what the data plane does yet)`,
     '',
     'Press Ctrl-C to stop. Data stays in ' + config.dataDir + ' for the next start.',
     '',

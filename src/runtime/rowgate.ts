@@ -1,14 +1,18 @@
 /**
  * Assembles a running Rowgate process from its configuration: the admin
- * store and the management plane's listener. The data plane (pgwire proxy)
- * joins here when it lands; `stop` closes everything in reverse order.
+ * store, the query-audit writer, the management plane's listener, then the
+ * data plane's (pgwire proxy) listener. `stop` closes everything in reverse
+ * order: sessions are terminated (FATAL 57P01) before the audit queue is
+ * flushed, so their last statements are written.
  */
 import type { FastifyInstance } from 'fastify';
+import { QueryAuditQueue } from '../audit/query-audit-queue.js';
 import { bindError, formatBindAddress, type Config } from '../config/index.js';
 import { buildAdminServer } from '../admin/server.js';
 import type { Logger } from '../log.js';
 import type { SecretCipher } from '../secrets/cipher.js';
 import type { Store } from '../store/db.js';
+import { startProxyServer, type ProxyServer } from '../wire/server.js';
 import { ensureFirstAdmin, openMigratedStore } from './store.js';
 
 export interface RunningRowgate {
@@ -16,6 +20,8 @@ export interface RunningRowgate {
   cipher: SecretCipher;
   /** http://host:port of the admin listener as bound (port resolved when 0 was asked). */
   adminUrl: string;
+  /** host:port of the pgwire listener as bound. */
+  proxyAddress: string;
   stop(): Promise<void>;
 }
 
@@ -32,24 +38,26 @@ export async function startRowgate(
   for (const warning of config.warnings) logger.warn(warning);
   const { store, cipher } = await openMigratedStore(config, logger);
   let admin: FastifyInstance | undefined;
+  let proxy: ProxyServer | undefined;
+  const audit = new QueryAuditQueue(store, { logger });
+  const stop = async () => {
+    await proxy?.close();
+    await admin?.close();
+    await audit.close();
+    await store.close();
+  };
   try {
     await ensureFirstAdmin(store, config, logger);
     await options.beforeListen?.(store, cipher);
     admin = await buildAdminServer();
     const adminUrl = await listen(admin, config);
     logger.info({ url: adminUrl }, 'admin API listening');
-    return {
-      store,
-      cipher,
-      adminUrl,
-      stop: async () => {
-        await admin?.close();
-        await store.close();
-      },
-    };
+    proxy = await listenProxy(config, store, cipher, audit, logger);
+    const proxyAddress = formatBindAddress({ host: proxy.host, port: proxy.port });
+    logger.info({ address: proxyAddress }, 'PostgreSQL proxy listening');
+    return { store, cipher, adminUrl, proxyAddress, stop };
   } catch (error) {
-    await admin?.close();
-    await store.close();
+    await stop();
     throw error;
   }
 }
@@ -64,4 +72,25 @@ async function listen(app: FastifyInstance, config: Config): Promise<string> {
   const address = app.server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
   return `http://${formatBindAddress({ host, port: boundPort })}`;
+}
+
+async function listenProxy(
+  config: Config,
+  store: Store,
+  cipher: SecretCipher,
+  audit: QueryAuditQueue,
+  logger: Logger,
+): Promise<ProxyServer> {
+  try {
+    return await startProxyServer({
+      bind: config.proxyBind,
+      store,
+      cipher,
+      audit,
+      logger,
+      idleTimeoutSecs: config.idleTimeoutSecs,
+    });
+  } catch (error) {
+    throw bindError('ROWGATE_PROXY_BIND_ADDR', config.proxyBind, error);
+  }
 }

@@ -80,7 +80,11 @@ describe('rowgate CLI', () => {
   });
 
   it('refuses a first start without an admin password, naming the variable', async () => {
-    const result = await runCli(['serve'], dir, cleanEnv({ ROWGATE_ADMIN_BIND_ADDR: '127.0.0.1:0' }));
+    const result = await runCli(
+      ['serve'],
+      dir,
+      cleanEnv({ ROWGATE_ADMIN_BIND_ADDR: '127.0.0.1:0', ROWGATE_PROXY_BIND_ADDR: '127.0.0.1:0' }),
+    );
     expect(result.code).toBe(1);
     expectOneLineError(result.stderr, 'ROWGATE_ADMIN_PASSWORD');
   });
@@ -90,7 +94,11 @@ describe('rowgate CLI', () => {
     const port = await freePort();
     await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
     try {
-      const env = cleanEnv({ ROWGATE_ADMIN_PASSWORD: 'pw', BR_ADMIN_BIND_ADDR: `127.0.0.1:${port}` });
+      const env = cleanEnv({
+        ROWGATE_ADMIN_PASSWORD: 'pw',
+        BR_ADMIN_BIND_ADDR: `127.0.0.1:${port}`,
+        ROWGATE_PROXY_BIND_ADDR: '127.0.0.1:0',
+      });
       const result = await runCli(['serve'], dir, env);
       expect(result.code).toBe(1);
       expectOneLineError(result.stderr, 'ROWGATE_ADMIN_BIND_ADDR', `127.0.0.1:${port} is already in use`);
@@ -100,10 +108,14 @@ describe('rowgate CLI', () => {
   });
 
   it('serves /health until SIGTERM, then exits 0', async () => {
-    const env = cleanEnv({ ROWGATE_ADMIN_PASSWORD: 'pw', ROWGATE_ADMIN_BIND_ADDR: '127.0.0.1:0' });
+    const env = cleanEnv({
+      ROWGATE_ADMIN_PASSWORD: 'pw',
+      ROWGATE_ADMIN_BIND_ADDR: '127.0.0.1:0',
+      ROWGATE_PROXY_BIND_ADDR: '127.0.0.1:0',
+    });
     const child = spawnCli(['serve'], dir, env);
     try {
-      const [, url] = await waitForOutput(child, /admin API on (http:\/\/\S+)\n/, 30_000);
+      const [, url] = await waitForOutput(child, /admin API on (http:\/\/[^\s;]+); proxy on \S+\n/, 30_000);
       const response = await fetch(`${url}/health`);
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ version: packageVersion });

@@ -29,7 +29,12 @@ describe('rowgate demo', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  const env = () => cleanEnv({ ROWGATE_ADMIN_BIND_ADDR: '127.0.0.1:0', ROWGATE_LOG_LEVEL: 'info' });
+  const env = () =>
+    cleanEnv({
+      ROWGATE_ADMIN_BIND_ADDR: '127.0.0.1:0',
+      ROWGATE_PROXY_BIND_ADDR: '127.0.0.1:0',
+      ROWGATE_LOG_LEVEL: 'info',
+    });
 
   it('starts an embedded upstream with the demo data and a seeded admin store', async () => {
     const started = Date.now();

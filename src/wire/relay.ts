@@ -1,0 +1,177 @@
+/**
+ * The upstream half of a session (pgbouncer's "server"): sends one simple
+ * Query and relays the backend messages to the client as the bytes
+ * received, until ReadyForQuery. It decodes only what the proxy acts on:
+ *
+ *  RowDescription   table OID and column number zeroed in place (V146): the
+ *                   secured subquery's numbering would reveal hidden columns
+ *  ErrorResponse    fields kept for the audit, then forwarded (sanitising
+ *                   upstream texts is a later step)
+ *  CommandComplete  tags kept (audit, transaction end)
+ *  ReadyForQuery    transaction status; forwarded only when the caller asks
+ *  ParameterStatus, BackendKeyData   dropped: the proxy reports its own (V117)
+ *
+ * Backpressure: when the client socket's buffer is full the upstream socket
+ * is paused until 'drain', so a large result never accumulates in memory.
+ */
+import type net from 'node:net';
+import type { TransactionStatus } from './backend.js';
+import { BufferReader } from './buffer.js';
+import type { Frame } from './frames.js';
+import * as fe from './frontend.js';
+import { parseNoticeFields, type UpstreamConnection } from './upstream.js';
+
+export interface RunResult {
+  status: TransactionStatus;
+  /** CommandComplete tags in order (one per statement that completed). */
+  tags: string[];
+  /** The first ErrorResponse's fields, if any. */
+  error?: Map<string, string>;
+  /** DataRow count. */
+  rows: number;
+}
+
+export interface RunOptions {
+  /** Forward ReadyForQuery (false when more of the client's query follows). */
+  forwardReady: boolean;
+  /** Relay only errors and notices (the proxy answers the statement itself, e.g. SET). */
+  quiet?: boolean;
+}
+
+interface ActiveRun {
+  options: RunOptions;
+  result: RunResult;
+  resolve: (r: RunResult) => void;
+  reject: (e: Error) => void;
+}
+
+/** The upstream connection is gone; `fields` when it said why (e.g. FATAL 57P01). */
+export class UpstreamGone extends Error {
+  override readonly name = 'UpstreamGone';
+  constructor(readonly fields?: Map<string, string>) {
+    super('upstream connection lost');
+  }
+}
+
+export class UpstreamRelay {
+  private run: ActiveRun | undefined;
+  private gone: UpstreamGone | undefined;
+  private lastFatal: Map<string, string> | undefined;
+
+  constructor(
+    private readonly upstream: UpstreamConnection,
+    private readonly client: net.Socket,
+    /** Called once when the upstream connection ends outside the proxy's control. */
+    private readonly onGone: (err: UpstreamGone) => void,
+  ) {
+    const { socket } = upstream;
+    socket.on('data', (chunk: Buffer) => {
+      upstream.reader.push(chunk);
+      this.drain();
+    });
+    socket.on('error', () => undefined); // 'close' follows and carries the consequence
+    socket.on('close', () => this.lost());
+    socket.resume();
+    this.drain(); // bytes that arrived with the startup's last read
+  }
+
+  /** Sends `sql` as one 'Q' and resolves at ReadyForQuery; rejects with UpstreamGone. */
+  query(sql: string, options: RunOptions): Promise<RunResult> {
+    if (this.gone) return Promise.reject(this.gone);
+    if (this.run) return Promise.reject(new Error('a query is already running upstream'));
+    return new Promise<RunResult>((resolve, reject) => {
+      this.run = { options, result: { status: 'I', tags: [], rows: 0 }, resolve, reject };
+      this.upstream.socket.write(fe.query(sql));
+    });
+  }
+
+  close(): void {
+    const { socket } = this.upstream;
+    if (!socket.destroyed) socket.end(fe.terminate());
+    setTimeout(() => socket.destroy(), 1000).unref();
+  }
+
+  private lost(): void {
+    if (this.gone) return;
+    this.gone = new UpstreamGone(this.lastFatal);
+    const run = this.run;
+    this.run = undefined;
+    run?.reject(this.gone);
+    this.onGone(this.gone);
+  }
+
+  /** Relays every complete frame; one corked write per upstream read. */
+  private drain(): void {
+    const { reader } = this.upstream;
+    this.client.cork();
+    try {
+      for (let frame = reader.next(); frame; frame = reader.next()) this.handle(frame);
+    } catch {
+      // A malformed upstream frame: the stream cannot be resynchronised.
+      this.upstream.socket.destroy();
+    } finally {
+      this.client.uncork();
+    }
+    if (this.client.writableNeedDrain && !this.upstream.socket.isPaused()) {
+      this.upstream.socket.pause();
+      this.client.once('drain', () => this.upstream.socket.resume());
+    }
+  }
+
+  private handle(frame: Frame): void {
+    const run = this.run;
+    const forward = (raw: Buffer) => {
+      if (!this.client.destroyed) this.client.write(raw);
+    };
+    switch (frame.type) {
+      case 'S': // ParameterStatus
+      case 'K': // BackendKeyData
+        return;
+      case 'T':
+        zeroColumnOrigins(frame.body);
+        break;
+      case 'E': {
+        const fields = parseNoticeFields(frame.body);
+        if (fields.get('V') === 'FATAL' || fields.get('S') === 'FATAL') this.lastFatal = fields;
+        if (run) run.result.error ??= fields;
+        forward(frame.raw);
+        return;
+      }
+      case 'N':
+        forward(frame.raw);
+        return;
+      case 'C':
+        run?.result.tags.push(new BufferReader(frame.body).cstring());
+        break;
+      case 'D':
+        if (run) run.result.rows++;
+        break;
+      case 'Z': {
+        if (!run) return;
+        run.result.status = String.fromCharCode(frame.body[0] ?? 0x49) as TransactionStatus;
+        if (run.options.forwardReady) forward(frame.raw);
+        this.run = undefined;
+        run.resolve(run.result);
+        return;
+      }
+    }
+    // Results outside a run (none are expected) are not the client's to see.
+    if (run && !run.options.quiet) forward(frame.raw);
+  }
+}
+
+/**
+ * RowDescription: per field a name, then table OID (int32) and column
+ * number (int16), which are zeroed. The frame is a view on bytes only this
+ * relay holds, so it is edited in place, without a copy.
+ */
+export function zeroColumnOrigins(body: Buffer): void {
+  const count = body.readInt16BE(0);
+  let at = 2;
+  for (let i = 0; i < count; i++) {
+    const end = body.indexOf(0, at);
+    if (end < 0 || end + 19 > body.length) throw new RangeError('malformed RowDescription');
+    body.fill(0, end + 1, end + 7);
+    at = end + 19;
+  }
+}

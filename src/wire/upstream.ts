@@ -1,0 +1,199 @@
+/**
+ * The upstream side: a raw protocol 3.0 client that opens one connection to
+ * the data source's PostgreSQL for one Rowgate session (no pool yet, see
+ * server.ts). It negotiates TLS as the data source's sslmode says, answers
+ * whichever password authentication the server asks for (SCRAM-SHA-256, md5,
+ * cleartext), pins `default_transaction_read_only=on` through the startup
+ * options, and stops at the first ReadyForQuery. From then on the session
+ * owns the socket and the frame reader (which may already hold bytes).
+ *
+ * The upstream's ParameterStatus values and BackendKeyData are kept here for
+ * the proxy's own use only; they are never forwarded (threat model V117).
+ */
+import { isIP } from 'node:net';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { SslMode } from '../store/repos/datasource-config.js';
+import { BufferReader } from './buffer.js';
+import { type Frame, FrameReader } from './frames.js';
+import * as fe from './frontend.js';
+import { md5Password, ScramClient } from './scram-client.js';
+
+export interface UpstreamSettings {
+  host: string;
+  port: number;
+  database: string;
+  username: string;
+  password: string;
+  sslmode: SslMode;
+  applicationName?: string;
+  connectTimeoutMs?: number;
+}
+
+export type UpstreamSocket = net.Socket | tls.TLSSocket;
+
+export interface UpstreamConnection {
+  socket: UpstreamSocket;
+  /** Holds any bytes received after the first ReadyForQuery. */
+  reader: FrameReader;
+  parameters: Map<string, string>;
+}
+
+/** Error / notice fields by their one-letter code (S, V, C, M, D, H, P, …). */
+export function parseNoticeFields(body: Buffer): Map<string, string> {
+  const r = new BufferReader(body);
+  const fields = new Map<string, string>();
+  for (let code = r.byte(); code !== 0; code = r.byte()) fields.set(String.fromCharCode(code), r.cstring());
+  return fields;
+}
+
+/** A failed connection attempt; `fields` when the upstream itself answered with an ErrorResponse. */
+export class UpstreamConnectError extends Error {
+  override readonly name = 'UpstreamConnectError';
+  constructor(
+    message: string,
+    readonly fields?: Map<string, string>,
+  ) {
+    super(message);
+  }
+}
+
+export async function connectUpstream(settings: UpstreamSettings): Promise<UpstreamConnection> {
+  const timeoutMs = settings.connectTimeoutMs ?? 10_000;
+  let socket: UpstreamSocket = net.connect({ host: settings.host, port: settings.port });
+  socket.setNoDelay(true);
+  const timer = setTimeout(
+    () => socket.destroy(new Error(`timeout after ${timeoutMs} ms connecting upstream`)),
+    timeoutMs,
+  );
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    if (settings.sslmode !== 'disable') socket = await negotiateTls(socket, settings);
+    return await startup(socket, settings);
+  } catch (err) {
+    socket.destroy();
+    if (err instanceof UpstreamConnectError) throw err;
+    throw new UpstreamConnectError(err instanceof Error ? err.message : String(err));
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function negotiateTls(socket: net.Socket, settings: UpstreamSettings): Promise<UpstreamSocket> {
+  socket.write(fe.sslRequest());
+  const answer = await new Promise<Buffer>((resolve, reject) => {
+    socket.once('data', resolve);
+    socket.once('error', reject);
+    socket.once('close', () => reject(new Error('upstream closed during SSL negotiation')));
+  });
+  // More than one byte would be data injected before the handshake (CVE-2021-23214).
+  if (answer.length !== 1) throw new Error('unexpected data after the upstream SSL response');
+  if (answer[0] !== 0x53 /* S */) {
+    if (settings.sslmode === 'prefer') return socket;
+    throw new Error('upstream server does not support SSL, but sslmode requires it');
+  }
+  const verify = settings.sslmode === 'verify-full';
+  const secure = tls.connect({
+    socket,
+    rejectUnauthorized: verify,
+    ...(isIP(settings.host) === 0 ? { servername: settings.host } : {}),
+  });
+  await new Promise<void>((resolve, reject) => {
+    secure.once('secureConnect', resolve);
+    secure.once('error', reject);
+  });
+  return secure;
+}
+
+async function startup(socket: UpstreamSocket, settings: UpstreamSettings): Promise<UpstreamConnection> {
+  const reader = new FrameReader();
+  const frames = frameQueue(socket, reader);
+  socket.write(
+    fe.startupMessage({
+      user: settings.username,
+      database: settings.database,
+      client_encoding: 'UTF8',
+      application_name: settings.applicationName ?? 'rowgate',
+      options: '-c default_transaction_read_only=on',
+    }),
+  );
+  const parameters = new Map<string, string>();
+  let scram: ScramClient | undefined;
+  try {
+    for (;;) {
+      const frame = await frames.next();
+      const r = new BufferReader(frame.body);
+      switch (frame.type) {
+        case 'R': {
+          const kind = r.int32();
+          if (kind === 0) break;
+          if (kind === 3) socket.write(fe.passwordMessage(settings.password));
+          else if (kind === 5)
+            socket.write(fe.passwordMessage(md5Password(settings.username, settings.password, r.bytes(4))));
+          else if (kind === 10) {
+            const mechanisms: string[] = [];
+            for (let m = r.cstring(); m !== ''; m = r.cstring()) mechanisms.push(m);
+            if (!mechanisms.includes('SCRAM-SHA-256'))
+              throw new Error('upstream offers no supported SASL mechanism');
+            scram = new ScramClient(settings.password);
+            socket.write(fe.saslInitialResponse('SCRAM-SHA-256', scram.first()));
+          } else if (kind === 11 && scram)
+            socket.write(fe.saslResponse(scram.final(r.rest().toString('utf8'))));
+          else if (kind === 12 && scram) scram.verify(r.rest().toString('utf8'));
+          else throw new Error(`unsupported upstream authentication request ${kind}`);
+          break;
+        }
+        case 'S':
+          parameters.set(r.cstring(), r.cstring());
+          break;
+        case 'E': {
+          const fields = parseNoticeFields(frame.body);
+          throw new UpstreamConnectError(fields.get('M') ?? 'upstream error', fields);
+        }
+        case 'Z':
+          return { socket, reader, parameters };
+        default: // BackendKeyData, NoticeResponse, NegotiateProtocolVersion: nothing to act on
+          break;
+      }
+    }
+  } finally {
+    frames.detach();
+  }
+}
+
+/** Awaitable frames from a socket during startup; `detach` hands the socket back. */
+function frameQueue(socket: UpstreamSocket, reader: FrameReader) {
+  let wake: (() => void) | undefined;
+  let failure: Error | undefined;
+  const notify = () => wake?.();
+  const onData = (chunk: Buffer) => {
+    reader.push(chunk);
+    notify();
+  };
+  const onError = (err: Error) => {
+    failure = err;
+    notify();
+  };
+  const onClose = () => onError(new Error('upstream closed the connection during startup'));
+  socket.on('data', onData).on('error', onError).on('close', onClose);
+  return {
+    async next(): Promise<Frame> {
+      for (;;) {
+        const frame = reader.next();
+        if (frame) return frame;
+        if (failure) throw failure;
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+    },
+    detach(): void {
+      // Paused until the session attaches its own listeners, so no byte is lost in between;
+      // the session also listens for 'close', which follows any error swallowed here.
+      socket.pause();
+      socket.off('data', onData).off('error', onError).off('close', onClose);
+      socket.on('error', () => undefined);
+    },
+  };
+}
