@@ -52,6 +52,9 @@ export interface Config {
   readonly adminBind: BindAddress;
   /** 0 disables the idle timeout. */
   readonly idleTimeoutSecs: number;
+  /** Proxy connection limits; 0 = unlimited. */
+  readonly maxConnections: number;
+  readonly maxConnectionsPerUser: number;
   /** Normalised origins (`https://host[:port]`); empty means no CORS headers. */
   readonly corsAllowedOrigins: readonly string[];
   readonly logLevel: LogLevel;
@@ -68,6 +71,8 @@ export interface LoadConfigOptions {
 
 // setTimeout overflows above 2^31-1 ms and would then fire at once, closing every connection.
 const MAX_IDLE_TIMEOUT_SECS = Math.floor(0x7fffffff / 1000);
+// Far beyond what one process can serve (file descriptors), low enough to catch a typo.
+const MAX_CONNECTION_LIMIT = 1_000_000;
 
 /** Reads and validates the whole configuration; throws ConfigError on the first bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): Config {
@@ -119,6 +124,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
           `a whole number of seconds from 0 (disabled) to ${MAX_IDLE_TIMEOUT_SECS}`,
         );
 
+  const limit = (name: VariableName, fallback: number): number => {
+    const raw = get(name);
+    return raw === undefined
+      ? fallback
+      : parseWholeNumber(
+          name,
+          raw,
+          0,
+          MAX_CONNECTION_LIMIT,
+          `a whole number from 0 (unlimited) to ${MAX_CONNECTION_LIMIT}`,
+        );
+  };
+  const maxConnections = limit('ROWGATE_MAX_CONNECTIONS', 200);
+  const maxConnectionsPerUser = limit('ROWGATE_MAX_CONNECTIONS_PER_USER', 50);
+
   const cors = parseOrigins('ROWGATE_CORS_ALLOWED_ORIGINS', get('ROWGATE_CORS_ALLOWED_ORIGINS') ?? '');
   warnings.push(...cors.warnings);
 
@@ -146,6 +166,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     proxyBind: Object.freeze(proxyBind),
     adminBind: Object.freeze(adminBind),
     idleTimeoutSecs,
+    maxConnections,
+    maxConnectionsPerUser,
     corsAllowedOrigins: Object.freeze(cors.origins),
     logLevel,
     tls: tls === undefined ? undefined : Object.freeze(tls),

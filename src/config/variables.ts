@@ -81,6 +81,20 @@ const VARIABLES = [
     description: 'Close an authenticated proxy connection after this many idle seconds; 0 disables.',
   },
   {
+    name: 'ROWGATE_MAX_CONNECTIONS',
+    alias: undefined,
+    default: '200',
+    description:
+      'Most proxy client connections at once; more are refused with FATAL 53300 "sorry, too many clients already". 0 = unlimited.',
+  },
+  {
+    name: 'ROWGATE_MAX_CONNECTIONS_PER_USER',
+    alias: undefined,
+    default: '50',
+    description:
+      'Most proxy connections one Rowgate user may hold at once; more are refused with FATAL 53300 after authentication. 0 = unlimited.',
+  },
+  {
     name: 'ROWGATE_CORS_ALLOWED_ORIGINS',
     alias: 'BR_CORS_ALLOWED_ORIGINS',
     default: '(empty: same-origin only)',
@@ -97,9 +111,9 @@ const VARIABLES = [
   {
     name: 'ROWGATE_TLS_CERT',
     alias: undefined,
-    default: '(unset)',
+    default: '(unset: generated in <data dir>/tls/)',
     description:
-      'PEM certificate (chain) file for TLS on the proxy listener; set together with ROWGATE_TLS_KEY.',
+      'PEM certificate (chain) file for TLS on the proxy listener; set together with ROWGATE_TLS_KEY. Unset: a private CA (ca.crt) and server certificate are generated once in <data dir>/tls/ and reused; the fingerprint is logged.',
   },
   {
     name: 'ROWGATE_TLS_KEY',

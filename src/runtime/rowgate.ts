@@ -89,6 +89,14 @@ async function listenProxy(
       audit,
       logger,
       idleTimeoutSecs: config.idleTimeoutSecs,
+      tls: {
+        material: config.tls,
+        dataDir: config.dataDir,
+        required: config.tlsRequired,
+        extraHosts: [config.proxyBind.host],
+      },
+      maxConnections: config.maxConnections,
+      maxConnectionsPerUser: config.maxConnectionsPerUser,
     });
   } catch (error) {
     throw bindError('ROWGATE_PROXY_BIND_ADDR', config.proxyBind, error);

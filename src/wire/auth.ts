@@ -2,10 +2,13 @@
  * Connection start-up of a client session, up to the point where the
  * session knows who it serves and against which data source:
  *
- *   SSLRequest / GSSENCRequest → 'N' (TLS comes in a later step)
- *   CancelRequest              → close (forwarding comes with the key table)
- *   StartupMessage 3.x         → SCRAM-SHA-256 against the stored verifier
- *   database = data source     → access check, connection settings, policy set
+ *   SSLRequest        → 'S' + TLS handshake when TLS is set up, else 'N'
+ *   GSSENCRequest     → 'N'
+ *   CancelRequest     → forwarded to the matching session's upstream (cancel.ts), close
+ *   StartupMessage 3.x → TLS-required and total-connection checks (FATAL 28000 / 53300),
+ *                        SCRAM-SHA-256 against the stored verifier,
+ *                        per-user connection limit (FATAL 53300)
+ *   database = data source → access check, connection settings, policy set
  *
  * Every credential failure — unknown user, wrong password, inactive user,
  * throttled, malformed exchange — is the same FATAL 28P01. The database is
@@ -28,14 +31,22 @@ import * as be from './backend.js';
 import { Writer } from './buffer.js';
 import { ClientGone, type ClientConnection } from './connection.js';
 import { CANCEL_REQUEST_CODE, GSSENC_REQUEST_CODE, SSL_REQUEST_CODE } from './frames.js';
-import { parseSaslInitialResponse, parseStartupParameters } from './frontend.js';
+import { parseCancelRequest, parseSaslInitialResponse, parseStartupParameters } from './frontend.js';
+import type { CancelRegistry } from './cancel.js';
+import type { ConnectionLimits } from './limits.js';
 import { createScramExchange, SCRAM_MECHANISM } from './scram-server.js';
+import type { ProxyTls } from './tls.js';
 
 export interface AuthContext {
   store: Store;
   cipher: SecretCipher;
   throttle: AuthThrottle;
   logger: Logger;
+  /** Absent: SSLRequest is answered 'N'. */
+  tls?: ProxyTls | undefined;
+  /** Absent: CancelRequest just closes. */
+  cancel?: CancelRegistry | undefined;
+  limits?: ConnectionLimits | undefined;
 }
 
 export interface AuthenticatedSession {
@@ -52,8 +63,23 @@ export async function startSession(
   conn: ClientConnection,
   ctx: AuthContext,
 ): Promise<AuthenticatedSession | null> {
-  const parameters = await readStartup(conn);
+  const parameters = await readStartup(conn, ctx);
   if (!parameters) return null;
+  if (ctx.tls?.required && !conn.encrypted) {
+    // Decided before any user lookup, and worded to reveal nothing about users or data sources.
+    conn.fatal({
+      severity: 'FATAL',
+      code: '28000',
+      message: 'SSL connection is required',
+      hint: 'Connect with sslmode=require or stronger.',
+    });
+    return null;
+  }
+  const refusal = ctx.limits?.admitted(conn);
+  if (refusal) {
+    conn.fatal(refusal);
+    return null;
+  }
   const username = parameters.get('user') ?? '';
   if (username === '') {
     conn.fatal({
@@ -66,6 +92,12 @@ export async function startSession(
   const database = parameters.get('database') || username;
   const userId = await authenticate(conn, ctx, username);
   if (!userId) return null;
+  // As PostgreSQL, the per-role limit applies after authentication, so it reveals nothing to strangers.
+  const overUser = ctx.limits?.claimUser(conn, userId, username);
+  if (overUser) {
+    conn.fatal(overUser);
+    return null;
+  }
 
   const { db } = ctx.store;
   const roles = await activeRoleClosureForUser(db, userId);
@@ -86,14 +118,27 @@ export async function startSession(
   return { userId, username, dataSource, policy, parameters };
 }
 
-async function readStartup(conn: ClientConnection): Promise<Map<string, string> | null> {
+async function readStartup(conn: ClientConnection, ctx: AuthContext): Promise<Map<string, string> | null> {
   for (;;) {
     const frame = await conn.next();
+    if (frame.code === SSL_REQUEST_CODE && conn.encrypted) {
+      conn.fatal({ severity: 'FATAL', code: '08P01', message: 'SSL negotiation already done' });
+      return null;
+    }
+    if (frame.code === SSL_REQUEST_CODE && ctx.tls) {
+      conn.startTls(ctx.tls.context);
+      continue;
+    }
     if (frame.code === SSL_REQUEST_CODE || frame.code === GSSENC_REQUEST_CODE) {
       conn.send(be.negotiationRefused());
       continue;
     }
     if (frame.code === CANCEL_REQUEST_CODE) {
+      // No answer either way (as PostgreSQL): the sender learns nothing about the key.
+      if (ctx.cancel && frame.body.length === 8) {
+        const { processId, secretKey } = parseCancelRequest(frame.body);
+        await ctx.cancel.cancel(processId, secretKey);
+      }
       conn.close();
       return null;
     }
@@ -127,7 +172,7 @@ async function authenticate(
   ctx: AuthContext,
   username: string,
 ): Promise<string | null> {
-  const address = conn.socket.remoteAddress ?? '';
+  const address = conn.remoteAddress;
   const throttled = !ctx.throttle.check(username, address).allowed;
   const credentials = throttled ? undefined : await getUserCredentials(ctx.store.db, username);
   const usable = credentials?.is_active ? credentials : undefined;

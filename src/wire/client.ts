@@ -12,9 +12,15 @@
  * Simple query ('Q'): rewrite.ts turns the text into statements. Runs of
  * statements with upstream SQL are sent joined in ONE 'Q', so PostgreSQL's
  * implicit-transaction and stop-at-first-error semantics hold; SHOW is
- * answered and SET / RESET applied by the proxy (query.ts). Extended
- * protocol messages are refused for now with 0A000, then discarded until
- * Sync, exactly like any error in an extended-protocol batch.
+ * answered and SET / RESET applied by the proxy (query.ts).
+ *
+ * Extended protocol (extended.ts, extended-upstream.ts): every message goes
+ * upstream in order without waiting for answers (pipelining), and the
+ * answers are relayed as they come. The relay reads the upstream through a
+ * DemuxReader that hands frames to the extended pipeline while it has
+ * messages in flight. Before the proxy answers anything itself (a 'Q'), the
+ * pipeline is settled so responses stay in order. After a refusal (the
+ * proxy's or the upstream's) messages are discarded until Sync.
  */
 import { randomInt } from 'node:crypto';
 import type net from 'node:net';
@@ -23,9 +29,12 @@ import type { Logger } from '../log.js';
 import { SessionSettings, defaultSettings } from '../sql/settings.js';
 import type { AuthThrottle } from './auth-throttle.js';
 import { type AuthenticatedSession, startSession } from './auth.js';
+import type { CancelRegistry } from './cancel.js';
 import * as be from './backend.js';
 import { ProtocolViolation } from './buffer.js';
 import { ClientConnection, ClientGone } from './connection.js';
+import { ExtendedSession } from './extended.js';
+import { DemuxReader, ExtendedPipeline } from './extended-upstream.js';
 import { parseQuery } from './frontend.js';
 import { QueryRunner, REPORTED } from './query.js';
 import { UpstreamGone, UpstreamRelay } from './relay.js';
@@ -42,14 +51,17 @@ export interface SessionContext {
   /** 0 disables the idle timeout. */
   idleTimeoutSecs: number;
   maxMessageLength?: number;
+  /** The proxy's cancel-key table (server.ts); absent in bare test setups. */
+  cancel?: CancelRegistry | undefined;
 }
 
-const EXTENDED = new Set(['P', 'B', 'D', 'E', 'C', 'F']);
+const EXTENDED = new Set(['P', 'B', 'D', 'E', 'C', 'H']);
 const AUTH_TIMEOUT_MS = 60_000;
 
 export class ClientSession {
   readonly conn: ClientConnection;
   private relay: UpstreamRelay | undefined;
+  private extended: ExtendedSession | undefined;
   private closing = false;
 
   constructor(
@@ -135,7 +147,15 @@ export class ClientSession {
         timeZone: upstream.parameters.get('TimeZone') ?? 'UTC',
       }),
     );
-    this.relay = new UpstreamRelay(upstream, this.conn.socket, (gone) => {
+    const socket = upstream.socket;
+    const pipeline = new ExtendedPipeline({
+      writeUpstream: (raw) => void socket.write(raw),
+      sendClient: (raw) => void this.conn.send(raw),
+      onReady: (status, tag) => this.extended?.ready(status, tag),
+    });
+    const demux = new DemuxReader(upstream.reader, pipeline);
+    this.relay = new UpstreamRelay({ ...upstream, reader: demux }, this.conn.socket, (gone) => {
+      pipeline.abort(gone);
       if (this.closing) return;
       const said = gone.fields;
       this.conn.fatal({
@@ -148,11 +168,17 @@ export class ClientSession {
       });
     });
     const runner = new QueryRunner(this.conn, this.relay, auth, settings, this.ctx.audit);
+    this.extended = new ExtendedSession(auth, runner, pipeline, this.ctx.audit);
     await runner.applyStartupParameters(auth.parameters);
+    // The key the client may cancel with maps to this session's upstream backend (cancel.ts).
+    const cancelKey = this.ctx.cancel?.register(this, { upstream: ds, backendKey: upstream.backendKey }) ?? {
+      processId: randomInt(1, 0x7fffffff),
+      secretKey: randomInt(-0x80000000, 0x7fffffff),
+    };
     const messages = [...REPORTED].map(([key, name]) => be.parameterStatus(name, settings.get(key) ?? 'off'));
     this.conn.send(
       ...messages,
-      be.backendKeyData(randomInt(1, 0x7fffffff), randomInt(-0x80000000, 0x7fffffff)),
+      be.backendKeyData(cancelKey.processId, cancelKey.secretKey),
       be.readyForQuery('I'),
     );
     return runner;
@@ -160,35 +186,42 @@ export class ClientSession {
 
   private async loop(runner: QueryRunner): Promise<void> {
     const idleMs = this.ctx.idleTimeoutSecs * 1000;
+    const extended = this.extended!;
     let discarding = false;
     for (;;) {
       const frame = await this.conn.next(idleMs);
       if (discarding && frame.type !== 'S') continue;
       switch (frame.type) {
         case 'Q':
-          await runner.simpleQuery(parseQuery(frame.body));
+          // An unsynced pipeline that failed upstream discards the query, as PostgreSQL does.
+          if (!(await extended.settle())) discarding = true;
+          else await runner.simpleQuery(parseQuery(frame.body));
           break;
         case 'S':
           discarding = false;
-          this.conn.send(be.readyForQuery(runner.status));
+          await extended.message(frame);
           break;
         case 'X':
           return;
-        case 'H': // Flush: nothing is buffered on our side
+        case 'F':
+          // FunctionCall would run a function by OID, past the rewriter and its allowlist.
+          await extended.settle();
+          this.conn.send(
+            be.errorResponse({
+              severity: 'ERROR',
+              code: '0A000',
+              message: 'function call protocol is not supported',
+            }),
+            be.readyForQuery(runner.status),
+          );
+          break;
         case 'd': // CopyData / CopyDone / CopyFail outside COPY: ignored, as PostgreSQL does
         case 'c':
         case 'f':
           break;
         default:
           if (EXTENDED.has(frame.type)) {
-            this.conn.send(
-              be.errorResponse({
-                severity: 'ERROR',
-                code: '0A000',
-                message: 'extended query protocol is not supported yet',
-              }),
-            );
-            discarding = true;
+            if (!(await extended.message(frame))) discarding = true;
             break;
           }
           this.conn.fatal({

@@ -5,6 +5,7 @@
  * event is handled here so no socket error can reach the process.
  */
 import type net from 'node:net';
+import tls from 'node:tls';
 import { errorResponse, type Notice } from './backend.js';
 import { ProtocolViolation } from './buffer.js';
 import { type Frame, FrameReader } from './frames.js';
@@ -19,27 +20,67 @@ const MAX_BUFFERED_INPUT = 1024 * 1024;
 
 export class ClientConnection {
   readonly reader: FrameReader;
+  /** Captured at accept: stays the peer's address after a TLS upgrade. */
+  readonly remoteAddress: string;
+  /** The plain socket, or the TLS socket wrapping it after `startTls`. */
+  socket: net.Socket;
   private wake: (() => void) | undefined;
   private closed = false;
   private idleTimer: NodeJS.Timeout | undefined;
+  private readonly onData = (chunk: Buffer): void => {
+    this.reader.push(chunk);
+    if (this.reader.pending > MAX_BUFFERED_INPUT) this.socket.pause();
+    this.wake?.();
+  };
+  private readonly onGone = (): void => this.markClosed();
 
-  constructor(
-    readonly socket: net.Socket,
-    maxMessageLength?: number,
-  ) {
+  constructor(socket: net.Socket, maxMessageLength?: number) {
+    this.socket = socket;
+    this.remoteAddress = socket.remoteAddress ?? '';
     this.reader = new FrameReader({ startup: true, ...(maxMessageLength ? { maxMessageLength } : {}) });
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => {
-      this.reader.push(chunk);
-      if (this.reader.pending > MAX_BUFFERED_INPUT) socket.pause();
-      this.wake?.();
-    });
-    socket.on('error', () => this.markClosed());
-    socket.on('close', () => this.markClosed());
+    this.listen(socket);
+  }
+
+  private listen(socket: net.Socket): void {
+    socket.on('data', this.onData).on('error', this.onGone).on('close', this.onGone);
   }
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** True once the TLS upgrade started: every later byte travels encrypted. */
+  get encrypted(): boolean {
+    return this.socket instanceof tls.TLSSocket;
+  }
+
+  /**
+   * Answers an SSLRequest with 'S' and runs the server side of the TLS
+   * handshake on the same TCP connection. Bytes the client sent after the
+   * SSLRequest, before the handshake, were never encrypted and may have been
+   * injected by a man-in-the-middle (CVE-2021-23214): the connection is
+   * refused as PostgreSQL does. A failed handshake just closes.
+   */
+  startTls(context: tls.SecureContext): void {
+    if (this.reader.pending > 0) {
+      this.fatal({
+        severity: 'FATAL',
+        code: '08P01',
+        message: 'received unencrypted data after SSL request',
+        detail:
+          'This could be either a client-software bug or evidence of an attempted man-in-the-middle attack.',
+      });
+      throw new ClientGone();
+    }
+    const raw = this.socket;
+    raw.off('data', this.onData).off('error', this.onGone);
+    // The TLS socket reports the raw socket's failures; this keeps any stray one from being unhandled.
+    raw.on('error', () => undefined);
+    this.send(Buffer.from('S'));
+    const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: context });
+    this.socket = secure;
+    this.listen(secure);
   }
 
   private markClosed(): void {

@@ -67,3 +67,75 @@ export const saslResponse = (data: string): Buffer =>
   new Writer().bytes(Buffer.from(data, 'utf8')).message('p');
 
 export const terminate = (): Buffer => new Writer().message('X');
+
+// ---- extended query protocol (extended.ts): parsers for what the proxy must read, writers ----
+
+/** 'P' Parse: statement name, query text, parameter type OIDs (0 = unspecified). */
+export function parseParse(body: Buffer): { name: string; text: string; paramTypes: number[] } {
+  const r = new BufferReader(body);
+  const name = r.cstring();
+  const text = r.cstring();
+  const count = r.int16();
+  if (count < 0) throw new ProtocolViolation('invalid parameter count');
+  const paramTypes: number[] = [];
+  for (let i = 0; i < count; i++) paramTypes.push(r.int32() >>> 0);
+  if (r.remaining !== 0) throw new ProtocolViolation('invalid Parse message');
+  return { name, text, paramTypes };
+}
+
+/** 'B' Bind: only the two names; parameters and formats are relayed as received, never decoded. */
+export function parseBindNames(body: Buffer): { portal: string; statement: string } {
+  const r = new BufferReader(body);
+  return { portal: r.cstring(), statement: r.cstring() };
+}
+
+/** 'D' Describe and 'C' Close: `S` statement or `P` portal, and its name. */
+export function parseTarget(body: Buffer): { kind: 'S' | 'P'; name: string } {
+  const r = new BufferReader(body);
+  const kind = String.fromCharCode(r.byte());
+  const name = r.cstring();
+  if ((kind !== 'S' && kind !== 'P') || r.remaining !== 0)
+    throw new ProtocolViolation('invalid Describe/Close message');
+  return { kind, name };
+}
+
+/** 'E' Execute: portal name and row limit (0 = all). */
+export function parseExecute(body: Buffer): { portal: string; maxRows: number } {
+  const r = new BufferReader(body);
+  const portal = r.cstring();
+  const maxRows = r.int32();
+  if (r.remaining !== 0) throw new ProtocolViolation('invalid Execute message');
+  return { portal, maxRows };
+}
+
+export function parse(name: string, text: string, paramTypes: readonly number[] = []): Buffer {
+  const w = new Writer().cstring(name).cstring(text).int16(paramTypes.length);
+  for (const t of paramTypes) w.int32(t | 0);
+  return w.message('P');
+}
+
+/** Text-format parameters (null = SQL NULL), text-format results. */
+export function bind(portal: string, statement: string, values: readonly (string | null)[] = []): Buffer {
+  const w = new Writer().cstring(portal).cstring(statement).int16(0).int16(values.length);
+  for (const v of values) {
+    if (v === null) w.int32(-1);
+    else {
+      const b = Buffer.from(v, 'utf8');
+      w.int32(b.length).bytes(b);
+    }
+  }
+  return w.int16(0).message('B');
+}
+
+export const describe = (kind: 'S' | 'P', name: string): Buffer =>
+  new Writer().byte(kind.charCodeAt(0)).cstring(name).message('D');
+
+export const execute = (portal: string, maxRows = 0): Buffer =>
+  new Writer().cstring(portal).int32(maxRows).message('E');
+
+export const close = (kind: 'S' | 'P', name: string): Buffer =>
+  new Writer().byte(kind.charCodeAt(0)).cstring(name).message('C');
+
+export const sync = (): Buffer => new Writer().message('S');
+
+export const flush = (): Buffer => new Writer().message('H');

@@ -7,6 +7,13 @@
  * transaction and stops at the first error); SHOW / SET / RESET are handled
  * here between segments. The first error ends the string, as in PostgreSQL.
  * Rewriter refusals never reach the upstream.
+ *
+ * An error the proxy raises itself inside a transaction block must leave
+ * the session where PostgreSQL would: in a failed transaction ('E'), where
+ * everything but ROLLBACK (or ROLLBACK TO SAVEPOINT) answers 25P02 and
+ * COMMIT rolls back. Rather than imitate that state machine, the proxy puts
+ * the upstream transaction into it (`abortTransaction`), so status, 25P02,
+ * savepoints and COMMIT-as-ROLLBACK are PostgreSQL's own.
  */
 import { performance } from 'node:perf_hooks';
 import type { QueryAuditQueue, QueryAuditRecord } from '../audit/query-audit-queue.js';
@@ -41,9 +48,19 @@ export const REPORTED = new Map(
 
 const gate = classifierGate();
 
+/**
+ * Fails the upstream transaction: a constant cast that raises 22P02 at plan
+ * time, touches nothing, runs in a read-only transaction, and explains
+ * itself in the upstream's log.
+ */
+export const ABORT_TRANSACTION_SQL =
+  "SELECT 'rowgate: transaction aborted after an error raised by the proxy'::pg_catalog.int4";
+
 export class QueryRunner {
   status: be.TransactionStatus = 'I';
   private session: SessionState;
+  /** The client's current query text: error texts are checked against it (sanitize.ts). */
+  private text = '';
 
   constructor(
     private readonly conn: ClientConnection,
@@ -66,6 +83,7 @@ export class QueryRunner {
   }
 
   async simpleQuery(text: string): Promise<void> {
+    this.text = text;
     const started = performance.now();
     let statements: RewrittenStatement[];
     let next: SessionState;
@@ -75,7 +93,9 @@ export class QueryRunner {
       next = result.session;
     } catch (err) {
       if (!(err instanceof PgError)) throw err;
-      this.conn.send(be.pgErrorResponse(err), be.readyForQuery(this.status));
+      this.conn.send(be.pgErrorResponse(err));
+      await this.abortTransaction();
+      this.conn.send(be.readyForQuery(this.status));
       const time = err.audit === 'denied' ? null : performance.now() - started;
       this.record(text, null, [], err.audit, err.message, time, null);
       return;
@@ -113,11 +133,22 @@ export class QueryRunner {
 
   private async upstream(sql: string, quiet: boolean): Promise<RunResult> {
     const before = this.status;
-    const r = await this.relay.query(sql, { forwardReady: false, quiet });
+    const r = await this.relay.query(sql, { forwardReady: false, quiet, userSql: this.text });
     this.status = r.status;
     if (before === 'I' && r.status !== 'I') this.settings.beginTransaction();
     if (before !== 'I' && r.status === 'I') this.settings.endTransaction(r.tags.at(-1) === 'COMMIT');
     return r;
+  }
+
+  /**
+   * After an error the proxy raised (already sent to the client): inside a
+   * transaction block, fail the upstream transaction too (see the header).
+   * Outside one there is nothing to abort; in 'E' it already is.
+   */
+  async abortTransaction(): Promise<void> {
+    if (this.status !== 'T') return;
+    const r = await this.relay.query(ABORT_TRANSACTION_SQL, { forwardReady: false, silent: true });
+    this.status = r.status;
   }
 
   /** SHOW / SET / RESET; false after an error (already sent). */
@@ -153,6 +184,7 @@ export class QueryRunner {
       if (!(err instanceof PgError)) throw err;
       this.conn.send(be.pgErrorResponse(err));
       this.recordStatement(s, err.audit, err.message, performance.now() - started, null);
+      await this.abortTransaction();
       return false;
     }
     this.recordStatement(s, 'success', null, performance.now() - started, null);

@@ -5,8 +5,10 @@
  *
  *  RowDescription   table OID and column number zeroed in place (V146): the
  *                   secured subquery's numbering would reveal hidden columns
- *  ErrorResponse    fields kept for the audit, then forwarded (sanitising
- *                   upstream texts is a later step)
+ *  ErrorResponse,   raw fields kept for the audit; the client gets a
+ *  NoticeResponse   rebuilt message (sanitize.ts): upstream ran the
+ *                   rewritten text, whose names and positions are not the
+ *                   user's to see (V116)
  *  CommandComplete  tags kept (audit, transaction end)
  *  ReadyForQuery    transaction status; forwarded only when the caller asks
  *  ParameterStatus, BackendKeyData   dropped: the proxy reports its own (V117)
@@ -19,6 +21,7 @@ import type { TransactionStatus } from './backend.js';
 import { BufferReader } from './buffer.js';
 import type { Frame } from './frames.js';
 import * as fe from './frontend.js';
+import { encodeNotice, sanitizeFields } from './sanitize.js';
 import { parseNoticeFields, type UpstreamConnection } from './upstream.js';
 
 export interface RunResult {
@@ -36,6 +39,10 @@ export interface RunOptions {
   forwardReady: boolean;
   /** Relay only errors and notices (the proxy answers the statement itself, e.g. SET). */
   quiet?: boolean;
+  /** Relay nothing at all (the proxy's own statements, e.g. aborting a transaction). */
+  silent?: boolean;
+  /** The text the user sent, against which error texts are checked (sanitize.ts). */
+  userSql?: string;
 }
 
 interface ActiveRun {
@@ -130,16 +137,17 @@ export class UpstreamRelay {
       case 'T':
         zeroColumnOrigins(frame.body);
         break;
-      case 'E': {
+      case 'E':
+      case 'N': {
         const fields = parseNoticeFields(frame.body);
-        if (fields.get('V') === 'FATAL' || fields.get('S') === 'FATAL') this.lastFatal = fields;
-        if (run) run.result.error ??= fields;
-        forward(frame.raw);
+        if (frame.type === 'E') {
+          if (fields.get('V') === 'FATAL' || fields.get('S') === 'FATAL') this.lastFatal = fields;
+          if (run) run.result.error ??= fields;
+        }
+        if (!run?.options.silent)
+          forward(encodeNotice(frame.type, sanitizeFields(fields, run?.options.userSql ?? '')));
         return;
       }
-      case 'N':
-        forward(frame.raw);
-        return;
       case 'C':
         run?.result.tags.push(new BufferReader(frame.body).cstring());
         break;
@@ -156,7 +164,7 @@ export class UpstreamRelay {
       }
     }
     // Results outside a run (none are expected) are not the client's to see.
-    if (run && !run.options.quiet) forward(frame.raw);
+    if (run && !run.options.quiet && !run.options.silent) forward(frame.raw);
   }
 }
 

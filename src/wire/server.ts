@@ -3,6 +3,10 @@
  * accepts TCP connections on ROWGATE_PROXY_BIND_ADDR, runs one ClientSession
  * per connection, and on stop terminates every session with FATAL 57P01
  * before closing. A failing socket only ever ends its own session.
+ *
+ * Process-wide state shared by the sessions lives here: the TLS context
+ * (tls.ts), the cancel-key table (cancel.ts) and the connection counters
+ * (limits.ts). They reach auth.ts through the session context.
  */
 import net from 'node:net';
 import type { QueryAuditQueue } from '../audit/query-audit-queue.js';
@@ -11,7 +15,11 @@ import type { Logger } from '../log.js';
 import type { SecretCipher } from '../secrets/cipher.js';
 import type { Store } from '../store/db.js';
 import { AuthThrottle } from './auth-throttle.js';
+import type { AuthContext } from './auth.js';
+import { CancelRegistry } from './cancel.js';
 import { ClientSession, type SessionContext } from './client.js';
+import { ConnectionLimits } from './limits.js';
+import { loadProxyTls, type ProxyTls, type ProxyTlsOptions } from './tls.js';
 
 export interface ProxyServerOptions {
   bind: BindAddress;
@@ -23,6 +31,14 @@ export interface ProxyServerOptions {
   idleTimeoutSecs: number;
   throttle?: AuthThrottle;
   maxMessageLength?: number;
+  /** Absent: no TLS (SSLRequest → 'N'). The runtime always passes it (generated certificate by default). */
+  tls?: ProxyTlsOptions | undefined;
+  /** 0 or absent = unlimited. */
+  maxConnections?: number;
+  /** 0 or absent = unlimited. */
+  maxConnectionsPerUser?: number;
+  /** Injected by tests; one per server otherwise. */
+  cancel?: CancelRegistry;
 }
 
 export interface ProxyServer {
@@ -31,13 +47,23 @@ export interface ProxyServer {
   host: string;
   /** Number of live sessions. */
   readonly sessions: number;
+  readonly tls: ProxyTls | undefined;
+  /** The cancel-key table sessions register their BackendKeyData in. */
+  readonly cancel: CancelRegistry;
   /** Stops accepting, terminates every session, resolves once all sessions ended. */
   close(): Promise<void>;
 }
 
 /** Starts listening; rejects with the listen error (the caller turns it into a bind error). */
 export async function startProxyServer(options: ProxyServerOptions): Promise<ProxyServer> {
-  const ctx: SessionContext = {
+  const tls = options.tls ? await loadProxyTls(options.tls, options.logger) : undefined;
+  const cancel = options.cancel ?? new CancelRegistry(options.logger);
+  const limits = new ConnectionLimits({
+    maxConnections: options.maxConnections ?? 0,
+    maxConnectionsPerUser: options.maxConnectionsPerUser ?? 0,
+  });
+  // auth.ts reads tls / cancel / limits from the same object client.ts hands it.
+  const ctx: SessionContext & AuthContext = {
     store: options.store,
     cipher: options.cipher,
     logger: options.logger,
@@ -45,11 +71,19 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     throttle: options.throttle ?? new AuthThrottle(),
     idleTimeoutSecs: options.idleTimeoutSecs,
     ...(options.maxMessageLength ? { maxMessageLength: options.maxMessageLength } : {}),
+    tls,
+    cancel,
+    limits,
   };
   const live = new Map<ClientSession, Promise<void>>();
   const server = net.createServer((socket) => {
     const session = new ClientSession(socket, ctx);
-    const done = session.run().finally(() => live.delete(session));
+    limits.open(session.conn);
+    const done = session.run().finally(() => {
+      live.delete(session);
+      limits.release(session.conn);
+      cancel.releaseOwner(session);
+    });
     live.set(session, done);
   });
   server.on('error', (err) => options.logger.error({ err }, 'proxy listener error'));
@@ -69,6 +103,8 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     get sessions() {
       return live.size;
     },
+    tls,
+    cancel,
     close() {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));

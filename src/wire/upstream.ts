@@ -37,6 +37,8 @@ export interface UpstreamConnection {
   /** Holds any bytes received after the first ReadyForQuery. */
   reader: FrameReader;
   parameters: Map<string, string>;
+  /** The upstream backend's BackendKeyData: what a CancelRequest for this session must carry. */
+  backendKey?: { processId: number; secretKey: number } | undefined;
 }
 
 /** Error / notice fields by their one-letter code (S, V, C, M, D, H, P, …). */
@@ -82,7 +84,8 @@ export async function connectUpstream(settings: UpstreamSettings): Promise<Upstr
   }
 }
 
-async function negotiateTls(socket: net.Socket, settings: UpstreamSettings): Promise<UpstreamSocket> {
+/** SSLRequest and handshake as `sslmode` says (also used for upstream CancelRequests, cancel.ts). */
+export async function negotiateTls(socket: net.Socket, settings: UpstreamSettings): Promise<UpstreamSocket> {
   socket.write(fe.sslRequest());
   const answer = await new Promise<Buffer>((resolve, reject) => {
     socket.once('data', resolve);
@@ -121,6 +124,7 @@ async function startup(socket: UpstreamSocket, settings: UpstreamSettings): Prom
     }),
   );
   const parameters = new Map<string, string>();
+  let backendKey: UpstreamConnection['backendKey'];
   let scram: ScramClient | undefined;
   try {
     for (;;) {
@@ -153,9 +157,12 @@ async function startup(socket: UpstreamSocket, settings: UpstreamSettings): Prom
           const fields = parseNoticeFields(frame.body);
           throw new UpstreamConnectError(fields.get('M') ?? 'upstream error', fields);
         }
+        case 'K':
+          backendKey = { processId: r.int32(), secretKey: r.int32() };
+          break;
         case 'Z':
-          return { socket, reader, parameters };
-        default: // BackendKeyData, NoticeResponse, NegotiateProtocolVersion: nothing to act on
+          return { socket, reader, parameters, backendKey };
+        default: // NoticeResponse, NegotiateProtocolVersion: nothing to act on
           break;
       }
     }
