@@ -144,7 +144,9 @@ function banner(
     `  Upstream       psql "${upstream.url(DEMO_DATABASE)}"`,
     `                 (direct to the demo PostgreSQL: no policies apply)`,
     `  Through Rowgate  psql "postgresql://alice:${DEMO_USER_PASSWORD}@${rowgate.proxyAddress}/${DEMO_DATABASE}"`,
-    `                 (simple query protocol; see README "Status" for what the data plane does yet)`,
+    `                 (policies apply; TLS: sslmode=require, or verify-full trusting ${
+      config.tls ? config.tls.certPath : `${config.dataDir}/tls/ca.crt`
+    })`,
     '',
     'Press Ctrl-C to stop. Data stays in ' + config.dataDir + ' for the next start.',
     '',
