@@ -31,6 +31,7 @@ import type { SessionSettings } from '../sql/settings.js';
 import { nowTimestamp } from '../store/time.js';
 import type { AuthenticatedSession } from './auth.js';
 import * as be from './backend.js';
+import { rewriteCachesFor } from './rewrite-caches.js';
 import { type ExtendedPipeline, type Outcome, POISON_STATEMENT } from './extended-upstream.js';
 import type { Frame } from './frames.js';
 import * as fe from './frontend.js';
@@ -244,7 +245,12 @@ export class ExtendedSession {
   private async prepare(text: string, paramTypes: number[]): Promise<Prepared> {
     const policy = this.auth.policy;
     const settings = this.state.settings;
-    const r = await rewrite(text, policy, { searchPath: settings.searchPath(), settings }, { gate });
+    const r = await rewrite(
+      text,
+      policy,
+      { searchPath: settings.searchPath(), settings },
+      { gate, ...rewriteCachesFor(this.auth.dataSource.id) },
+    );
     if (r.statements.length > 1)
       throw new PgError('42601', 'cannot insert multiple commands into a prepared statement');
     const s = r.statements[0];

@@ -24,6 +24,7 @@ import { quoteIdent, type SessionSettings, upstreamSetSql } from '../sql/setting
 import { nowTimestamp } from '../store/time.js';
 import type { AuthenticatedSession } from './auth.js';
 import * as be from './backend.js';
+import { rewriteCachesFor } from './rewrite-caches.js';
 import type { ClientConnection } from './connection.js';
 import type { RunResult, UpstreamRelay } from './relay.js';
 
@@ -88,7 +89,10 @@ export class QueryRunner {
     let statements: RewrittenStatement[];
     let next: SessionState;
     try {
-      const result = await rewrite(text, this.auth.policy, this.session, { gate });
+      const result = await rewrite(text, this.auth.policy, this.session, {
+        gate,
+        ...rewriteCachesFor(this.auth.dataSource.id),
+      });
       statements = result.statements;
       next = result.session;
     } catch (err) {
