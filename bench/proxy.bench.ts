@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { QueryAuditQueue } from '../src/audit/query-audit-queue.js';
-import { discoverColumns, discoverTables } from '../src/catalog/discover.js';
+import { discoverWholeSchema } from '../src/catalog/discover.js';
 import { startEmbeddedPostgres, type RunningPostgres } from '../src/embedded/postgres.js';
 import { createLogger } from '../src/log.js';
 import { SecretCipher } from '../src/secrets/cipher.js';
@@ -26,7 +26,7 @@ import { auditedTransaction } from '../src/store/audited.js';
 import { openStore, type Store } from '../src/store/db.js';
 import { SYSTEM_ACTOR_ID } from '../src/store/ids.js';
 import { migrateToLatest } from '../src/store/migrate.js';
-import { saveCatalog, type UpstreamTableColumns } from '../src/store/repos/catalog.js';
+import { saveCatalog } from '../src/store/repos/catalog.js';
 import { setUserAccess } from '../src/store/repos/datasource-access.js';
 import { createDataSource } from '../src/store/repos/datasources.js';
 import { createPolicy } from '../src/store/repos/policies.js';
@@ -75,28 +75,7 @@ async function readCatalog(pgServer: RunningPostgres) {
   const client = new pg.Client({ connectionString: pgServer.url(DATABASE) });
   await client.connect();
   try {
-    const tables = await discoverTables(client, ['public']);
-    const columns = await discoverColumns(
-      client,
-      tables.map((t) => ({ schema: t.schema_name, table: t.table_name })),
-    );
-    const byTable: UpstreamTableColumns[] = tables.map((t) => ({
-      schema_name: t.schema_name,
-      table_name: t.table_name,
-      columns: columns.filter((c) => c.schema_name === t.schema_name && c.table_name === t.table_name),
-    }));
-    const selection = [
-      {
-        schema_name: 'public',
-        is_selected: true,
-        tables: tables.map((t) => ({
-          table_name: t.table_name,
-          table_type: t.table_type,
-          is_selected: true,
-        })),
-      },
-    ];
-    return { selection, columns: byTable };
+    return await discoverWholeSchema(client, 'public');
   } finally {
     await client.end();
   }

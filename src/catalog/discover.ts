@@ -106,3 +106,40 @@ export async function discoverColumns(client: pg.ClientBase, tables: TableRef[])
   );
   return [...regular, ...materialized];
 }
+
+/** A save_catalog selection of one schema with every table and column selected, plus their columns. */
+export interface WholeSchema {
+  selection: Array<{
+    schema_name: string;
+    is_selected: boolean;
+    tables: Array<{ table_name: string; table_type: string; is_selected: boolean }>;
+  }>;
+  columns: Array<{ schema_name: string; table_name: string; columns: UpstreamColumn[] }>;
+}
+
+/** Discovers a whole schema as a ready-to-save selection (the demo seed and the benchmarks). */
+export async function discoverWholeSchema(client: pg.ClientBase, schema: string): Promise<WholeSchema> {
+  const tables = await discoverTables(client, [schema]);
+  const columns = await discoverColumns(
+    client,
+    tables.map((t) => ({ schema: t.schema_name, table: t.table_name })),
+  );
+  return {
+    selection: [
+      {
+        schema_name: schema,
+        is_selected: true,
+        tables: tables.map((t) => ({
+          table_name: t.table_name,
+          table_type: t.table_type,
+          is_selected: true,
+        })),
+      },
+    ],
+    columns: tables.map((t) => ({
+      schema_name: t.schema_name,
+      table_name: t.table_name,
+      columns: columns.filter((c) => c.schema_name === t.schema_name && c.table_name === t.table_name),
+    })),
+  };
+}

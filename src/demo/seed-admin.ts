@@ -10,13 +10,13 @@
  * was created and a failure leaves nothing half-seeded.
  */
 import pg from 'pg';
-import { discoverColumns, discoverTables } from '../catalog/discover.js';
+import { discoverWholeSchema } from '../catalog/discover.js';
 import type { SecretCipher } from '../secrets/cipher.js';
 import { auditedTransaction, type AuditedTx } from '../store/audited.js';
 import type { Store } from '../store/db.js';
 import { SYSTEM_ACTOR_ID, schemaId, tableId } from '../store/ids.js';
 import { createAttributeDefinition } from '../store/repos/attributes.js';
-import { findCatalogTable, saveCatalog, type UpstreamTableColumns } from '../store/repos/catalog.js';
+import { findCatalogTable, saveCatalog } from '../store/repos/catalog.js';
 import { createColumnAnchor } from '../store/repos/column-anchors.js';
 import { setUserAccess } from '../store/repos/datasource-access.js';
 import { createDataSource, findDataSourceByName } from '../store/repos/datasources.js';
@@ -113,28 +113,7 @@ async function readUpstreamCatalog(upstream: DemoUpstream) {
   const client = new pg.Client({ ...upstream, database: DEMO_DATABASE });
   await client.connect();
   try {
-    const tables = await discoverTables(client, ['public']);
-    const columns = await discoverColumns(
-      client,
-      tables.map((t) => ({ schema: t.schema_name, table: t.table_name })),
-    );
-    const byTable: UpstreamTableColumns[] = tables.map((t) => ({
-      schema_name: t.schema_name,
-      table_name: t.table_name,
-      columns: columns.filter((c) => c.schema_name === t.schema_name && c.table_name === t.table_name),
-    }));
-    const selection = [
-      {
-        schema_name: 'public',
-        is_selected: true,
-        tables: tables.map((t) => ({
-          table_name: t.table_name,
-          table_type: t.table_type,
-          is_selected: true,
-        })),
-      },
-    ];
-    return { selection, columns: byTable };
+    return await discoverWholeSchema(client, 'public');
   } finally {
     await client.end();
   }

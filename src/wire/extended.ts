@@ -28,9 +28,9 @@ import type { PolicyRef } from '../policy/session.js';
 import { PgError } from '../sql/errors.js';
 import { classifierGate, rewrite } from '../sql/rewrite.js';
 import type { SessionSettings } from '../sql/settings.js';
-import { nowTimestamp } from '../store/time.js';
 import type { AuthenticatedSession } from './auth.js';
 import * as be from './backend.js';
+import { auditStatement, type StatementOutcome } from './audit.js';
 import { rewriteCachesFor } from './rewrite-caches.js';
 import { type ExtendedPipeline, type Outcome, POISON_STATEMENT } from './extended-upstream.js';
 import type { Frame } from './frames.js';
@@ -268,7 +268,7 @@ export class ExtendedSession {
   private refuse(err: PgError, original: string, started: number): false {
     this.pipeline.poison(be.pgErrorResponse(err));
     const ms = err.audit === 'denied' ? null : performance.now() - started;
-    this.write(original, null, [], err.audit, err.message, ms, null);
+    this.audited(original, null, [], err.audit, err.message, ms, null);
     return false;
   }
 
@@ -280,32 +280,26 @@ export class ExtendedSession {
     rows: number | null,
   ): void {
     const rewritten = p.rewritten !== p.original ? p.rewritten : null;
-    this.write(p.original, rewritten, p.policies, status, error, ms, rows);
+    this.audited(p.original, rewritten, p.policies, status, error, ms, rows);
   }
 
-  private write(
+  private audited(
     original: string,
     rewritten: string | null,
     policies: unknown[],
-    status: QueryAuditRecord['status'],
+    status: StatementOutcome['status'],
     error: string | null,
     ms: number | null,
     rows: number | null,
   ): void {
-    this.audit?.enqueue({
-      user_id: this.auth.userId,
-      username: this.auth.username,
-      data_source_id: this.auth.dataSource.id,
-      datasource_name: this.auth.dataSource.name,
-      original_query: original,
-      rewritten_query: rewritten,
-      policies_applied: policies,
-      execution_time_ms: ms,
-      client_info: this.state.settings.get('application_name') || null,
+    auditStatement(this.audit, this.auth, this.state.settings.get('application_name'), {
+      original,
+      rewritten,
+      policies,
       status,
-      error_message: error,
+      error,
+      ms,
       rows,
-      created_at: nowTimestamp(),
     });
   }
 }

@@ -21,9 +21,9 @@ import { PgError } from '../sql/errors.js';
 import { classifierGate, type RewrittenStatement, rewrite, type SessionState } from '../sql/rewrite.js';
 import type { Classification } from '../sql/classify.js';
 import { quoteIdent, type SessionSettings, upstreamSetSql } from '../sql/settings.js';
-import { nowTimestamp } from '../store/time.js';
 import type { AuthenticatedSession } from './auth.js';
 import * as be from './backend.js';
+import { auditStatement, type StatementOutcome } from './audit.js';
 import { rewriteCachesFor } from './rewrite-caches.js';
 import type { ClientConnection } from './connection.js';
 import type { RunResult, UpstreamRelay } from './relay.js';
@@ -101,7 +101,7 @@ export class QueryRunner {
       await this.abortTransaction();
       this.conn.send(be.readyForQuery(this.status));
       const time = err.audit === 'denied' ? null : performance.now() - started;
-      this.record(text, null, [], err.audit, err.message, time, null);
+      this.audited(text, null, [], err.audit, err.message, time, null);
       return;
     }
     if (statements.length === 0) {
@@ -222,32 +222,26 @@ export class QueryRunner {
     rows: number | null,
   ): void {
     const rewritten = s.rewrittenSql !== null && s.rewrittenSql !== s.originalSql ? s.rewrittenSql : null;
-    this.record(s.originalSql, rewritten, s.policiesApplied, status, error, ms, rows);
+    this.audited(s.originalSql, rewritten, s.policiesApplied, status, error, ms, rows);
   }
 
-  private record(
+  private audited(
     original: string,
     rewritten: string | null,
     policies: unknown[],
-    status: QueryAuditRecord['status'],
+    status: StatementOutcome['status'],
     error: string | null,
     ms: number | null,
     rows: number | null,
   ): void {
-    this.audit?.enqueue({
-      user_id: this.auth.userId,
-      username: this.auth.username,
-      data_source_id: this.auth.dataSource.id,
-      datasource_name: this.auth.dataSource.name,
-      original_query: original,
-      rewritten_query: rewritten,
-      policies_applied: policies,
-      execution_time_ms: ms,
-      client_info: this.settings.get('application_name') || null,
+    auditStatement(this.audit, this.auth, this.settings.get('application_name'), {
+      original,
+      rewritten,
+      policies,
       status,
-      error_message: error,
+      error,
+      ms,
       rows,
-      created_at: nowTimestamp(),
     });
   }
 }
