@@ -60,6 +60,13 @@ export interface Config {
   readonly logLevel: LogLevel;
   readonly tls: TlsMaterial | undefined;
   readonly tlsRequired: boolean;
+  /** Cleartext password authentication on the proxy: never, only over TLS, or always. */
+  readonly cleartextPassword: CleartextPasswordMode;
+  /** Upstream pool per data source: most connections; idle seconds before an idle one closes (0: no reuse). */
+  readonly upstreamPoolSize: number;
+  readonly upstreamPoolIdleSecs: number;
+  /** Drain time for running statements on SIGTERM/SIGINT. */
+  readonly shutdownTimeoutSecs: number;
   /** Things the operator should see at start-up (generated keys, ignored values); log them. */
   readonly warnings: readonly string[];
 }
@@ -73,6 +80,9 @@ export interface LoadConfigOptions {
 const MAX_IDLE_TIMEOUT_SECS = Math.floor(0x7fffffff / 1000);
 // Far beyond what one process can serve (file descriptors), low enough to catch a typo.
 const MAX_CONNECTION_LIMIT = 1_000_000;
+
+export type CleartextPasswordMode = 'off' | 'tls' | 'always';
+const CLEARTEXT_MODES: readonly CleartextPasswordMode[] = ['off', 'tls', 'always'];
 
 /** Reads and validates the whole configuration; throws ConfigError on the first bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): Config {
@@ -147,6 +157,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   const tlsRequired =
     tlsRequiredRaw === undefined ? false : parseBoolean('ROWGATE_TLS_REQUIRED', tlsRequiredRaw);
   const tls = loadTls(env, cwd);
+  const cleartextRaw = get('ROWGATE_CLEARTEXT_PASSWORD');
+  if (cleartextRaw !== undefined && !CLEARTEXT_MODES.includes(cleartextRaw as CleartextPasswordMode))
+    throw new ConfigError(
+      `${label('ROWGATE_CLEARTEXT_PASSWORD')}: must be one of ${CLEARTEXT_MODES.join(', ')} (got ${shown(cleartextRaw)})`,
+      'ROWGATE_CLEARTEXT_PASSWORD',
+    );
+  const cleartextPassword = (cleartextRaw ?? 'off') as CleartextPasswordMode;
+  const whole = (name: VariableName, fallback: number, max: number): number => {
+    const raw = get(name);
+    return raw === undefined
+      ? fallback
+      : parseWholeNumber(name, raw, 0, max, `a whole number from 0 to ${max}`);
+  };
+  const poolRaw = get('ROWGATE_UPSTREAM_POOL_SIZE');
+  const upstreamPoolSize =
+    poolRaw === undefined
+      ? 100
+      : parseWholeNumber(
+          'ROWGATE_UPSTREAM_POOL_SIZE',
+          poolRaw,
+          1,
+          100_000,
+          'a whole number from 1 to 100000',
+        );
+  const upstreamPoolIdleSecs = whole('ROWGATE_UPSTREAM_POOL_IDLE_SECS', 60, MAX_IDLE_TIMEOUT_SECS);
+  const shutdownTimeoutSecs = whole('ROWGATE_SHUTDOWN_TIMEOUT_SECS', 30, 3600);
 
   // Side effects from here on: data directory and key files.
   if (store.engine === 'sqlite' && isInside(dataDir, store.target)) ensureDataDir(dataDir);
@@ -172,6 +208,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     logLevel,
     tls: tls === undefined ? undefined : Object.freeze(tls),
     tlsRequired,
+    cleartextPassword,
+    upstreamPoolSize,
+    upstreamPoolIdleSecs,
+    shutdownTimeoutSecs,
     warnings: Object.freeze(warnings),
   });
 }

@@ -127,6 +127,34 @@ const VARIABLES = [
     default: 'false',
     description: 'Refuse proxy clients that do not negotiate TLS (true/false, 1/0, yes/no, on/off).',
   },
+  {
+    name: 'ROWGATE_CLEARTEXT_PASSWORD',
+    alias: undefined,
+    default: 'off',
+    description:
+      'Password authentication a proxy client may use besides SCRAM-SHA-256: off (SCRAM only), tls (cleartext password, only on TLS connections; SCRAM otherwise) or always (cleartext also without TLS; the password crosses the network readable).',
+  },
+  {
+    name: 'ROWGATE_UPSTREAM_POOL_SIZE',
+    alias: undefined,
+    default: '100',
+    description:
+      'Most upstream connections per data source (in use and idle). A session that finds the pool full waits up to 10 s, then gets FATAL 53300.',
+  },
+  {
+    name: 'ROWGATE_UPSTREAM_POOL_IDLE_SECS',
+    alias: undefined,
+    default: '60',
+    description:
+      'An upstream connection returned to the pool (reset with DISCARD ALL) is closed after this many idle seconds; 0 keeps none (every session opens its own).',
+  },
+  {
+    name: 'ROWGATE_SHUTDOWN_TIMEOUT_SECS',
+    alias: undefined,
+    default: '30',
+    description:
+      'On SIGTERM/SIGINT: stop accepting, let running statements finish for up to this many seconds, then end every proxy session with FATAL 57P01 and flush the query audit.',
+  },
 ] as const satisfies readonly ConfigVariableRow[];
 
 export type VariableName = (typeof VARIABLES)[number]['name'];

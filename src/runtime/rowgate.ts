@@ -97,6 +97,7 @@ async function listenProxy(
       },
       maxConnections: config.maxConnections,
       maxConnectionsPerUser: config.maxConnectionsPerUser,
+      cleartextPassword: config.cleartextPassword,
     });
   } catch (error) {
     throw bindError('ROWGATE_PROXY_BIND_ADDR', config.proxyBind, error);

@@ -16,6 +16,8 @@
  * and not-granted data sources are the same FATAL 3D000, so neither answer
  * reveals which users or data sources exist.
  */
+import type { QueryAuditQueue } from '../audit/query-audit-queue.js';
+import type { CleartextPasswordMode } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { loadPolicyInputs } from '../policy/load.js';
 import { loadPolicyParser, resolveSessionPolicySet } from '../policy/resolve.js';
@@ -47,6 +49,10 @@ export interface AuthContext {
   /** Absent: CancelRequest just closes. */
   cancel?: CancelRegistry | undefined;
   limits?: ConnectionLimits | undefined;
+  /** Cleartext password authentication besides SCRAM (ROWGATE_CLEARTEXT_PASSWORD); absent = 'off'. */
+  cleartextPassword?: CleartextPasswordMode | undefined;
+  /** Refused connection attempts are audited here; absent in bare test setups. */
+  audit?: QueryAuditQueue | undefined;
 }
 
 export interface AuthenticatedSession {

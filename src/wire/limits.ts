@@ -30,11 +30,12 @@ export class ConnectionLimits {
     return this.live.size;
   }
 
-  /** Counts a newly accepted connection; `release` must follow when it ends. */
-  open(conn: object): void {
+  /** Counts a newly accepted connection; `release` must follow when it ends. False: close it unread. */
+  open(conn: object): boolean {
     this.live.add(conn);
     const max = this.options.maxConnections;
     if (max > 0 && this.live.size > max) this.overLimit.add(conn);
+    return true;
   }
 
   /** The FATAL to send after the startup packet, when the connection came in over the total limit. */

@@ -10,7 +10,7 @@
  */
 import net from 'node:net';
 import type { QueryAuditQueue } from '../audit/query-audit-queue.js';
-import type { BindAddress } from '../config/index.js';
+import type { BindAddress, CleartextPasswordMode } from '../config/index.js';
 import type { Logger } from '../log.js';
 import type { SecretCipher } from '../secrets/cipher.js';
 import type { Store } from '../store/db.js';
@@ -39,6 +39,8 @@ export interface ProxyServerOptions {
   maxConnectionsPerUser?: number;
   /** Injected by tests; one per server otherwise. */
   cancel?: CancelRegistry;
+  /** Cleartext password authentication besides SCRAM (ROWGATE_CLEARTEXT_PASSWORD); default 'off'. */
+  cleartextPassword?: CleartextPasswordMode;
 }
 
 export interface ProxyServer {
@@ -74,11 +76,16 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     tls,
     cancel,
     limits,
+    cleartextPassword: options.cleartextPassword ?? 'off',
   };
   const live = new Map<ClientSession, Promise<void>>();
   const server = net.createServer((socket) => {
     const session = new ClientSession(socket, ctx);
-    limits.open(session.conn);
+    if (!limits.open(session.conn)) {
+      // Past the hard cap even start-up is refused: the socket closes before any byte is read.
+      socket.destroy();
+      return;
+    }
     const done = session.run().finally(() => {
       live.delete(session);
       limits.release(session.conn);

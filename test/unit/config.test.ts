@@ -335,6 +335,10 @@ describe('describeConfigVariables', () => {
       ['ROWGATE_TLS_CERT', undefined],
       ['ROWGATE_TLS_KEY', undefined],
       ['ROWGATE_TLS_REQUIRED', undefined],
+      ['ROWGATE_CLEARTEXT_PASSWORD', undefined],
+      ['ROWGATE_UPSTREAM_POOL_SIZE', undefined],
+      ['ROWGATE_UPSTREAM_POOL_IDLE_SECS', undefined],
+      ['ROWGATE_SHUTDOWN_TIMEOUT_SECS', undefined],
     ]);
     const byName = new Map(rows.map((r) => [r.name, r]));
     expect(byName.get('ROWGATE_PROXY_BIND_ADDR')?.default).toBe('127.0.0.1:5434');
@@ -369,6 +373,10 @@ describe('describeConfigVariables', () => {
       ROWGATE_TLS_CERT: join(dir, 'missing.pem'),
       ROWGATE_TLS_KEY: join(dir, 'missing.pem'),
       ROWGATE_TLS_REQUIRED: 'true',
+      ROWGATE_CLEARTEXT_PASSWORD: 'tls',
+      ROWGATE_UPSTREAM_POOL_SIZE: '3',
+      ROWGATE_UPSTREAM_POOL_IDLE_SECS: '0',
+      ROWGATE_SHUTDOWN_TIMEOUT_SECS: '5',
     };
     for (const row of describeConfigVariables()) {
       const probe = probes[row.name];
