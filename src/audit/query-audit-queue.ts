@@ -40,9 +40,8 @@
  * and every timer is unref'd: the queue never keeps the process alive
  * (`close()` holds it open only while it drains).
  *
- * `rows` (rows returned, wanted by issue 4) is accepted on the record but not
- * stored: `query_audit_log` has no column for it yet (§5.12). It is dropped
- * at write time until a migration adds the column.
+ * `rows` (rows returned, issue 4) lands in `rows_returned` (migration 002),
+ * clamped to the int4 range like the execution time.
  */
 import { createLogger, type Logger } from '../log.js';
 import type { Store } from '../store/db.js';
@@ -72,7 +71,7 @@ export interface QueryAuditRecord {
   status: QueryAuditStatus;
   /** Null on success. */
   error_message: string | null;
-  /** Rows returned. Not stored until a migration adds the column (see header). */
+  /** Rows returned; stored as `rows_returned`. */
   rows?: number | null;
   /** `nowTimestamp()` taken when the statement finished. */
   created_at: Timestamp;
@@ -462,14 +461,17 @@ function toRow(r: QueryAuditRecord): NewQueryAudit {
     original_query: text(r.original_query),
     rewritten_query: optionalText(r.rewritten_query),
     policies_applied: Array.isArray(r.policies_applied) ? r.policies_applied : [],
-    execution_time_ms:
-      typeof ms === 'number' && Number.isFinite(ms) ? Math.min(Math.max(Math.round(ms), 0), INT4_MAX) : null,
+    execution_time_ms: typeof ms === 'number' && Number.isFinite(ms) ? clampInt4(ms) : null,
     client_info: optionalText(r.client_info),
     created_at: r.created_at,
     status: r.status,
     error_message: optionalText(r.error_message),
-    // `rows` has no column yet (see the file header).
+    rows_returned: typeof r.rows === 'number' && Number.isFinite(r.rows) ? clampInt4(r.rows) : null,
   };
+}
+
+function clampInt4(n: number): number {
+  return Math.min(Math.max(Math.round(n), 0), INT4_MAX);
 }
 
 /** PostgreSQL text cannot hold NUL; the same row must land on both engines. */

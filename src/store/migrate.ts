@@ -6,10 +6,12 @@
 import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import type { Store } from './db.js';
 import * as initial from './migrations/001-initial.js';
+import * as queryAuditRows from './migrations/002-query-audit-rows.js';
 
 /** Every migration in order. Append only; never edit a released one. */
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
+  '002-query-audit-rows': queryAuditRows,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

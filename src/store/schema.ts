@@ -197,6 +197,8 @@ export interface QueryAuditLogTable {
   created_at: Timestamp;
   status: Defaulted<string>;
   error_message: string | null;
+  /** Rowgate addition (migration 002): rows returned; null when unknown. */
+  rows_returned: number | null;
 }
 
 export interface AdminAuditLogTable {

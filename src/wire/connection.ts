@@ -7,6 +7,7 @@
 import type net from 'node:net';
 import tls from 'node:tls';
 import { errorResponse, type Notice } from './backend.js';
+import { batchedWrite } from './batched-write.js';
 import { ProtocolViolation } from './buffer.js';
 import { type Frame, FrameReader } from './frames.js';
 
@@ -77,7 +78,9 @@ export class ClientConnection {
     raw.off('data', this.onData).off('error', this.onGone);
     // The TLS socket reports the raw socket's failures; this keeps any stray one from being unhandled.
     raw.on('error', () => undefined);
-    this.send(Buffer.from('S'));
+    // Flushed before the handshake takes over the socket's handle: nothing may stay corked behind it.
+    while (raw.writableCorked > 0) raw.uncork();
+    raw.write(Buffer.from('S'));
     const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: context });
     this.socket = secure;
     this.listen(secure);
@@ -133,7 +136,7 @@ export class ClientConnection {
   send(...messages: Buffer[]): boolean {
     if (this.closed || this.socket.destroyed) return true;
     let ok = true;
-    for (const m of messages) ok = this.socket.write(m);
+    for (const m of messages) ok = batchedWrite(this.socket, m);
     return ok;
   }
 

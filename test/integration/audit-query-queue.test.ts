@@ -108,7 +108,7 @@ describe.each(STORE_ENGINES)('query audit queue on %s', (engine) => {
     expect(unhandled).toEqual([]);
   });
 
-  it('writes rows with the fields of the record (rows returned is not stored yet)', async () => {
+  it('writes rows with the fields of the record, rows returned included', async () => {
     queue = new QueryAuditQueue(t.store, { flushIntervalMs: 60_000 });
     const policies = [{ policy_id: newId(), version: 3, name: 'tenant-isolation' }];
     const success = record(1, {
@@ -149,8 +149,10 @@ describe.each(STORE_ENGINES)('query audit queue on %s', (engine) => {
       created_at: success.created_at,
       status: 'success',
       error_message: null,
+      rows_returned: 42,
     });
     expect(byQuery.get(denied.original_query)).toMatchObject({
+      rows_returned: null,
       status: 'denied',
       error_message: 'Only read-only queries are allowed',
       execution_time_ms: null,

@@ -70,6 +70,7 @@ describe.each(STORE_ENGINES)('audit logs on %s', (engine) => {
         policies_applied: [{ policy_id: 'p', version: 3, name: 'tenant' }],
         execution_time_ms: 12,
         client_info: 'psql',
+        rows_returned: 7,
       }),
       row('2026-01-02T10:00:00.000000', {
         status: 'denied',
@@ -109,8 +110,10 @@ describe.each(STORE_ENGINES)('audit logs on %s', (engine) => {
       created_at: '2026-01-01T10:00:00.000000',
       status: 'success',
       error_message: null,
+      rows_returned: 7,
     });
     expect(all.data[0]).toMatchObject({
+      rows_returned: null,
       policies_applied: [],
       rewritten_query: null,
       execution_time_ms: null,

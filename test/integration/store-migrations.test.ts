@@ -34,7 +34,7 @@ describe.each(STORE_ENGINES)('migrations on %s', (engine) => {
   it('creates every entity table and records the version', async () => {
     current = await openTestStore(engine, { migrate: false });
     const { store } = current;
-    expect(await migrateToLatest(store)).toEqual(['001-initial']);
+    expect(await migrateToLatest(store)).toEqual(['001-initial', '002-query-audit-rows']);
     expect(await appliedMigrations(store)).toContain(LATEST_MIGRATION);
     const tables = (await store.db.introspection.getTables()).map((t) => t.name).sort();
     for (const table of ENTITY_TABLES) expect(tables).toContain(table);

@@ -35,6 +35,8 @@ export interface NewQueryAudit {
   created_at?: Timestamp;
   status: QueryAuditStatus;
   error_message?: string | null;
+  /** Rows returned (Rowgate addition); null when unknown. */
+  rows_returned?: number | null;
 }
 
 /** §10.1: `client_ip` is deliberately absent (always null since BR 0.17.3). */
@@ -52,6 +54,8 @@ export interface QueryAuditRow {
   created_at: Timestamp;
   status: string;
   error_message: string | null;
+  /** Rowgate addition: rows the statement returned; null when unknown. */
+  rows_returned: number | null;
 }
 
 export interface AdminAuditRow {
@@ -89,7 +93,7 @@ export interface AdminAuditFilter extends AuditListFilter {
 }
 
 const PAGE_RULE = { defaultSize: 50, maxSize: 200, zeroMeansEmpty: true };
-/** Rows per INSERT: 14 parameters each stays under SQLite's bound-parameter limit. */
+/** Rows per INSERT: 15 parameters each stays under SQLite's bound-parameter limit. */
 const INSERT_CHUNK = 1000;
 
 /**
@@ -146,6 +150,7 @@ export async function insertQueryAuditBatch(
     created_at: r.created_at ?? nowTimestamp(),
     status: r.status,
     error_message: r.error_message ?? null,
+    rows_returned: r.rows_returned ?? null,
   }));
   const write = async (target: Kysely<Database>) => {
     for (let i = 0; i < values.length; i += INSERT_CHUNK) {
@@ -195,6 +200,7 @@ export async function listQueryAudit(
             'created_at',
             'status',
             'error_message',
+            'rows_returned',
           ])
           .orderBy('created_at', 'desc')
           .orderBy('id', 'desc')
