@@ -67,6 +67,8 @@ export interface Config {
   readonly upstreamPoolIdleSecs: number;
   /** Drain time for running statements on SIGTERM/SIGINT. */
   readonly shutdownTimeoutSecs: number;
+  /** Audit retention; 0 = unlimited. */
+  readonly auditRetention: AuditRetention;
   /** Things the operator should see at start-up (generated keys, ignored values); log them. */
   readonly warnings: readonly string[];
 }
@@ -80,6 +82,14 @@ export interface LoadConfigOptions {
 const MAX_IDLE_TIMEOUT_SECS = Math.floor(0x7fffffff / 1000);
 // Far beyond what one process can serve (file descriptors), low enough to catch a typo.
 const MAX_CONNECTION_LIMIT = 1_000_000;
+
+export interface AuditRetention {
+  queryMaxAgeDays: number;
+  queryMaxRows: number;
+  adminMaxAgeDays: number;
+  adminMaxRows: number;
+  pruneIntervalSecs: number;
+}
 
 export type CleartextPasswordMode = 'off' | 'tls' | 'always';
 const CLEARTEXT_MODES: readonly CleartextPasswordMode[] = ['off', 'tls', 'always'];
@@ -183,6 +193,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
         );
   const upstreamPoolIdleSecs = whole('ROWGATE_UPSTREAM_POOL_IDLE_SECS', 60, MAX_IDLE_TIMEOUT_SECS);
   const shutdownTimeoutSecs = whole('ROWGATE_SHUTDOWN_TIMEOUT_SECS', 30, 3600);
+  const auditRetention: AuditRetention = {
+    queryMaxAgeDays: whole('ROWGATE_QUERY_AUDIT_MAX_AGE_DAYS', 0, 100_000),
+    queryMaxRows: whole('ROWGATE_QUERY_AUDIT_MAX_ROWS', 0, 1_000_000_000),
+    adminMaxAgeDays: whole('ROWGATE_ADMIN_AUDIT_MAX_AGE_DAYS', 0, 100_000),
+    adminMaxRows: whole('ROWGATE_ADMIN_AUDIT_MAX_ROWS', 0, 1_000_000_000),
+    pruneIntervalSecs: whole('ROWGATE_AUDIT_PRUNE_INTERVAL_SECS', 3600, MAX_IDLE_TIMEOUT_SECS),
+  };
+  if (auditRetention.pruneIntervalSecs === 0)
+    throw new ConfigError(
+      `${label('ROWGATE_AUDIT_PRUNE_INTERVAL_SECS')}: must be at least 1 (got "0")`,
+      'ROWGATE_AUDIT_PRUNE_INTERVAL_SECS',
+    );
 
   // Side effects from here on: data directory and key files.
   if (store.engine === 'sqlite' && isInside(dataDir, store.target)) ensureDataDir(dataDir);
@@ -212,6 +234,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     upstreamPoolSize,
     upstreamPoolIdleSecs,
     shutdownTimeoutSecs,
+    auditRetention: Object.freeze(auditRetention),
     warnings: Object.freeze(warnings),
   });
 }

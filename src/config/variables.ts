@@ -155,6 +155,38 @@ const VARIABLES = [
     description:
       'On SIGTERM/SIGINT: stop accepting, let running statements finish for up to this many seconds, then end every proxy session with FATAL 57P01 and flush the query audit.',
   },
+  {
+    name: 'ROWGATE_QUERY_AUDIT_MAX_AGE_DAYS',
+    alias: undefined,
+    default: '0',
+    description:
+      'Query-audit rows older than this many days are deleted by the periodic pruning job; 0 keeps them forever.',
+  },
+  {
+    name: 'ROWGATE_QUERY_AUDIT_MAX_ROWS',
+    alias: undefined,
+    default: '0',
+    description: 'The pruning job keeps at most this many newest query-audit rows; 0 = no limit.',
+  },
+  {
+    name: 'ROWGATE_ADMIN_AUDIT_MAX_AGE_DAYS',
+    alias: undefined,
+    default: '0',
+    description:
+      'Admin-audit rows older than this many days are deleted by the pruning job; 0 keeps them forever.',
+  },
+  {
+    name: 'ROWGATE_ADMIN_AUDIT_MAX_ROWS',
+    alias: undefined,
+    default: '0',
+    description: 'The pruning job keeps at most this many newest admin-audit rows; 0 = no limit.',
+  },
+  {
+    name: 'ROWGATE_AUDIT_PRUNE_INTERVAL_SECS',
+    alias: undefined,
+    default: '3600',
+    description: 'How often the audit pruning job runs (seconds, at least 1); it also runs once at start-up.',
+  },
 ] as const satisfies readonly ConfigVariableRow[];
 
 export type VariableName = (typeof VARIABLES)[number]['name'];

@@ -339,6 +339,11 @@ describe('describeConfigVariables', () => {
       ['ROWGATE_UPSTREAM_POOL_SIZE', undefined],
       ['ROWGATE_UPSTREAM_POOL_IDLE_SECS', undefined],
       ['ROWGATE_SHUTDOWN_TIMEOUT_SECS', undefined],
+      ['ROWGATE_QUERY_AUDIT_MAX_AGE_DAYS', undefined],
+      ['ROWGATE_QUERY_AUDIT_MAX_ROWS', undefined],
+      ['ROWGATE_ADMIN_AUDIT_MAX_AGE_DAYS', undefined],
+      ['ROWGATE_ADMIN_AUDIT_MAX_ROWS', undefined],
+      ['ROWGATE_AUDIT_PRUNE_INTERVAL_SECS', undefined],
     ]);
     const byName = new Map(rows.map((r) => [r.name, r]));
     expect(byName.get('ROWGATE_PROXY_BIND_ADDR')?.default).toBe('127.0.0.1:5434');
@@ -377,6 +382,11 @@ describe('describeConfigVariables', () => {
       ROWGATE_UPSTREAM_POOL_SIZE: '3',
       ROWGATE_UPSTREAM_POOL_IDLE_SECS: '0',
       ROWGATE_SHUTDOWN_TIMEOUT_SECS: '5',
+      ROWGATE_QUERY_AUDIT_MAX_AGE_DAYS: '30',
+      ROWGATE_QUERY_AUDIT_MAX_ROWS: '1000',
+      ROWGATE_ADMIN_AUDIT_MAX_AGE_DAYS: '365',
+      ROWGATE_ADMIN_AUDIT_MAX_ROWS: '1000',
+      ROWGATE_AUDIT_PRUNE_INTERVAL_SECS: '60',
     };
     for (const row of describeConfigVariables()) {
       const probe = probes[row.name];
