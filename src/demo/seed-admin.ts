@@ -5,12 +5,14 @@
  * relationships and column anchors that carry the tenant filter to
  * `order_items` and `payments` (which have no `org` column).
  *
- * Everything goes through the repository functions the management API uses,
- * inside one audited transaction, so the demo's admin audit log shows what
- * was created and a failure leaves nothing half-seeded.
+ * Everything goes through the repository functions the management API uses
+ * — the policies through the policy YAML import — inside one audited
+ * transaction, so the demo's admin audit log shows what was created and a
+ * failure leaves nothing half-seeded.
  */
 import pg from 'pg';
 import { discoverWholeSchema } from '../catalog/discover.js';
+import { importPoliciesInTransaction } from '../policy/yaml-import.js';
 import type { SecretCipher } from '../secrets/cipher.js';
 import { auditedTransaction, type AuditedTx } from '../store/audited.js';
 import type { Store } from '../store/db.js';
@@ -20,13 +22,10 @@ import { findCatalogTable, saveCatalog } from '../store/repos/catalog.js';
 import { createColumnAnchor } from '../store/repos/column-anchors.js';
 import { setUserAccess } from '../store/repos/datasource-access.js';
 import { createDataSource, findDataSourceByName } from '../store/repos/datasources.js';
-import { createPolicy } from '../store/repos/policies.js';
-import { assignPolicy } from '../store/repos/policy-assignments.js';
 import { createRelationship } from '../store/repos/relationships.js';
 import { createUser, getUserByUsername, updateUser } from '../store/repos/users.js';
-import type { PolicyDocument } from '../policy/document.js';
 import { DEMO_DATABASE, DEMO_TENANTS } from './dataset.js';
-import { loadDemoPolicies } from './policies.js';
+import { readDemoPoliciesText } from './policies.js';
 
 export const DEMO_USER_PASSWORD = 'Demo1234!';
 
@@ -62,7 +61,7 @@ export async function seedDemoAdminStore(
   if (existing) return { seeded: false, dataSourceId: existing.id };
 
   const catalog = await readUpstreamCatalog(upstream);
-  const policies = loadDemoPolicies();
+  const policies = readDemoPoliciesText();
   const dataSourceId = await auditedTransaction(store, SYSTEM_ACTOR_ID, async (tx) => {
     const userIds = await seedUsers(tx);
     const dataSource = await createDataSource(tx, cipher, {
@@ -82,7 +81,8 @@ export async function seedDemoAdminStore(
     await setUserAccess(tx, dataSource.id, userIds);
     await saveCatalog(tx, dataSource.id, catalog.selection, catalog.columns);
     await seedAnchors(tx, dataSource.id);
-    await seedPolicies(tx, policies, dataSource.id);
+    // The policy YAML import path (POST /policies/import), inside this transaction.
+    await importPoliciesInTransaction(tx, policies);
     return dataSource.id;
   });
   return { seeded: true, dataSourceId };
@@ -142,31 +142,4 @@ async function requireTable(tx: AuditedTx, dataSourceId: string, table: string):
   const id = tableId(schemaId(dataSourceId, 'public'), table);
   if (!(await findCatalogTable(tx.db, id))) throw new Error(`demo upstream has no table public.${table}`);
   return id;
-}
-
-/** The demo document's policies and their assignments; all name the demo data source. */
-async function seedPolicies(tx: AuditedTx, document: PolicyDocument, dataSourceId: string): Promise<void> {
-  for (const entry of document.policies) {
-    const policy = await createPolicy(tx, {
-      name: entry.name,
-      policy_type: entry.policy_type,
-      description: entry.description,
-      is_enabled: entry.is_enabled,
-      targets: entry.targets,
-      definition: entry.definition,
-    });
-    for (const assignment of entry.assignments ?? []) {
-      if (assignment.datasource !== DEMO_DATABASE) {
-        throw new Error(`demo policy ${entry.name} names data source ${assignment.datasource}`);
-      }
-      const user = assignment.user ? await getUserByUsername(tx.db, assignment.user) : undefined;
-      if (assignment.user && !user) throw new Error(`demo policy ${entry.name} names unknown user`);
-      await assignPolicy(tx, {
-        policy_id: policy.id,
-        data_source_id: dataSourceId,
-        user_id: user?.id ?? null,
-        priority: assignment.priority,
-      });
-    }
-  }
 }

@@ -8,8 +8,6 @@ import {
   listAdminAudit,
   listQueryAudit,
   parseAuditDateTime,
-  pruneAuditLog,
-  pruneAuditLogs,
   type NewQueryAudit,
 } from '../../src/store/repos/audit-log.js';
 import type { Database } from '../../src/store/schema.js';
@@ -223,37 +221,5 @@ describe.each(STORE_ENGINES)('audit logs on %s', (engine) => {
     expect((await listAdminAudit(db, { from: '2999-01-01T00:00:00' })).total).toBe(0);
     expect((await listAdminAudit(db, { to: '2999-01-01T00:00:00' })).total).toBe(4);
     await expect(listAdminAudit(db, { from: '2026-13-01T00:00:00' })).rejects.toThrow(InvalidError);
-  });
-
-  it('prunes by age and by row cap, on each log', async () => {
-    await insertQueryAuditBatch(db, [
-      row('2026-01-01T00:00:00.000000'),
-      row('2026-03-01T00:00:00.000000'),
-      row('2026-03-10T00:00:00.000000'),
-      row('2026-03-10T00:00:00.000000', { id: 'ffffffff-ffff-7fff-bfff-ffffffffffff' }),
-      row('2026-03-11T00:00:00.000000'),
-    ]);
-    const now = new Date('2026-03-31T00:00:00Z');
-    expect(await pruneAuditLog(db, 'query_audit_log', { maxAgeDays: 30 }, now)).toBe(1);
-    expect(await pruneAuditLog(db, 'query_audit_log', { maxRows: 2 }, now)).toBe(2);
-    const left = (await listQueryAudit(db)).data.map((r) => [r.created_at.slice(0, 10), r.id]);
-    expect(left).toEqual([
-      ['2026-03-11', expect.any(String)],
-      ['2026-03-10', 'ffffffff-ffff-7fff-bfff-ffffffffffff'],
-    ]);
-    expect(await pruneAuditLog(db, 'query_audit_log', { maxRows: 5 }, now)).toBe(0);
-    await expect(pruneAuditLog(db, 'query_audit_log', { maxRows: -1 })).rejects.toThrow(InvalidError);
-
-    for (let i = 0; i < 3; i += 1) {
-      await auditedTransaction(t.store, newId(), async (x) =>
-        x.audit({ resourceType: 'role', resourceId: newId(), action: 'create', changes: {} }),
-      );
-    }
-    expect(await pruneAuditLogs(db, { maxRows: 1 })).toEqual({ query_audit_log: 1, admin_audit_log: 2 });
-    expect(await pruneAuditLogs(db, { maxAgeDays: 0 }, new Date('2999-01-01T00:00:00Z'))).toEqual({
-      query_audit_log: 1,
-      admin_audit_log: 1,
-    });
-    expect((await listAdminAudit(db)).total).toBe(0);
   });
 });

@@ -5,7 +5,7 @@
  * multi-row INSERT per batch; they are not admin mutations, so no admin audit
  * row accompanies them. Admin audit rows are written only by the audited
  * transaction (audited.ts). Neither log is updated; rows leave only through
- * the retention job (`pruneAuditLogs`, audit-log-retention.ts).
+ * the retention job (src/audit/retention.ts).
  *
  * Filters take both spellings (design §9): `from`/`to`/`page_size` and
  * `since`/`until`/`limit`; the first spelling wins when both are given.
@@ -251,5 +251,3 @@ export async function listAdminAudit(
   };
 }
 
-export { pruneAuditLog, pruneAuditLogs } from './audit-log-retention.js';
-export type { AuditLogName, RetentionRule } from './audit-log-retention.js';
