@@ -250,4 +250,3 @@ export async function listAdminAudit(
     page_size: page.pageSize,
   };
 }
-
