@@ -5,123 +5,31 @@
  *   npx tsx bench/proxy.bench.ts              # N=5000 point queries, pgbench -T 15
  *   npx tsx bench/proxy.bench.ts 2000 5       # N, pgbench seconds
  *
- * Sets up, in temp dirs: an embedded PostgreSQL with `pgbench -i -s 10`, a
- * SQLite admin store seeded through the repository functions (two data
- * sources over the same database: `bench_open` without policies and
- * `bench_filter` with a row filter `aid > 0` on pgbench_accounts), and the
- * proxy in this process with a QueryAuditQueue (so the audit cost is paid).
- * Everything runs on 127.0.0.1 and is stopped at the end.
+ * Sets up, in temp dirs (bench/support/bench-setup.ts): an embedded
+ * PostgreSQL with `pgbench -i -s 10`, a SQLite admin store seeded through the
+ * repository functions (two data sources over the same database:
+ * `bench_open` without policies and `bench_filter` with a row filter
+ * `aid > 0` on pgbench_accounts), and the proxy in this process with a
+ * QueryAuditQueue (so the audit cost is paid). Everything runs on 127.0.0.1
+ * and is stopped at the end.
  */
-import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
-import { QueryAuditQueue } from '../src/audit/query-audit-queue.js';
-import { discoverWholeSchema } from '../src/catalog/discover.js';
-import { startEmbeddedPostgres, type RunningPostgres } from '../src/embedded/postgres.js';
-import { createLogger } from '../src/log.js';
-import { SecretCipher } from '../src/secrets/cipher.js';
-import { auditedTransaction } from '../src/store/audited.js';
-import { openStore, type Store } from '../src/store/db.js';
-import { SYSTEM_ACTOR_ID } from '../src/store/ids.js';
-import { migrateToLatest } from '../src/store/migrate.js';
-import { saveCatalog } from '../src/store/repos/catalog.js';
-import { setUserAccess } from '../src/store/repos/datasource-access.js';
-import { createDataSource } from '../src/store/repos/datasources.js';
-import { createPolicy } from '../src/store/repos/policies.js';
-import { assignPolicy } from '../src/store/repos/policy-assignments.js';
-import { createUser } from '../src/store/repos/users.js';
-import { startProxyServer, type ProxyServer } from '../src/wire/server.js';
+import {
+  BENCH_PASSWORD,
+  BENCH_USER,
+  DATABASE,
+  type Endpoint,
+  log,
+  percentile,
+  run,
+  startBenchEnvironment,
+} from './support/bench-setup.js';
 
-const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
 const N = Number(process.argv[2] ?? 5000);
 const PGBENCH_SECS = Number(process.argv[3] ?? 15);
 const WARMUP = 500;
-const DATABASE = 'bench';
-const BENCH_USER = 'bencher';
-const BENCH_PASSWORD = 'Bench1234!';
 const SCALE = 10;
 const ACCOUNTS = SCALE * 100_000;
-
-interface Endpoint {
-  label: string;
-  port: number;
-  user: string;
-  password: string;
-  database: string;
-}
-
-function log(message: string): void {
-  process.stderr.write(`${message}\n`);
-}
-
-/** Runs a binary without blocking the event loop (the proxy lives in this process). */
-function run(bin: string, args: string[], env: Record<string, string>): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(join(PG_BIN, bin), args, { env: { ...process.env, ...env } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`${bin} exited ${code}: ${err.slice(-2000)}`)),
-    );
-  });
-}
-
-async function readCatalog(pgServer: RunningPostgres) {
-  const client = new pg.Client({ connectionString: pgServer.url(DATABASE) });
-  await client.connect();
-  try {
-    return await discoverWholeSchema(client, 'public');
-  } finally {
-    await client.end();
-  }
-}
-
-async function seedStore(store: Store, cipher: SecretCipher, pgServer: RunningPostgres): Promise<void> {
-  const catalog = await readCatalog(pgServer);
-  await auditedTransaction(store, SYSTEM_ACTOR_ID, async (tx) => {
-    const user = await createUser(tx, { username: BENCH_USER, password: BENCH_PASSWORD });
-    const config = {
-      host: pgServer.host,
-      port: pgServer.port,
-      database: DATABASE,
-      username: pgServer.user,
-      password: pgServer.password,
-      sslmode: 'disable',
-    };
-    for (const name of ['bench_open', 'bench_filter']) {
-      const ds = await createDataSource(tx, cipher, {
-        name,
-        ds_type: 'postgres',
-        config,
-        access_mode: 'open',
-        grantCreator: false,
-      });
-      await setUserAccess(tx, ds.id, [user.id]);
-      await saveCatalog(tx, ds.id, catalog.selection, catalog.columns);
-      if (name === 'bench_filter') {
-        const policy = await createPolicy(tx, {
-          name: 'bench-aid-filter',
-          policy_type: 'row_filter',
-          description: 'aid > 0 (keeps every row; shows the rewrite cost of a filter)',
-          is_enabled: true,
-          targets: [{ schemas: ['public'], tables: ['pgbench_accounts'] }],
-          definition: { filter_expression: 'aid > 0' },
-        });
-        await assignPolicy(tx, { policy_id: policy.id, data_source_id: ds.id, user_id: null, priority: 0 });
-      }
-    }
-  });
-}
-
-function percentile(sorted: number[], p: number): number {
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[index] ?? NaN;
-}
 
 interface LatencyResult {
   p50: number;
@@ -199,22 +107,9 @@ async function pgbenchTps(ep: Endpoint, mode: 'simple' | 'extended'): Promise<nu
 const fmt = (n: number) => n.toFixed(0);
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'rowgate-bench-'));
-  // The embedded server runs as another OS user and must enter the directory.
-  chmodSync(dir, 0o755);
-  let pgServer: RunningPostgres | undefined;
-  let store: Store | undefined;
-  let proxy: ProxyServer | undefined;
-  let audit: QueryAuditQueue | undefined;
+  const bench = await startBenchEnvironment();
   try {
-    log('starting embedded PostgreSQL…');
-    pgServer = await startEmbeddedPostgres({ dir: join(dir, 'pg'), persistent: false });
-    const admin = new pg.Client({ connectionString: pgServer.url() });
-    await admin.connect();
-    const version = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]
-      ?.server_version;
-    await admin.query(`CREATE DATABASE ${DATABASE}`);
-    await admin.end();
+    const { pgServer, version } = bench;
     log(`pgbench -i -s ${SCALE}…`);
     await run(
       'pgbench',
@@ -231,32 +126,23 @@ async function main(): Promise<void> {
         pgServer.user,
         DATABASE,
       ],
-      {
-        PGPASSWORD: pgServer.password,
-      },
+      { PGPASSWORD: pgServer.password },
     );
+    await bench.seed([
+      { name: 'bench_open' },
+      {
+        name: 'bench_filter',
+        filter: {
+          table: 'pgbench_accounts',
+          expression: 'aid > 0',
+          description: 'aid > 0 (keeps every row; shows the rewrite cost of a filter)',
+        },
+      },
+    ]);
+    const proxy = await bench.proxy();
+    const audit = bench.audit;
 
-    store = openStore({ engine: 'sqlite', target: join(dir, 'admin.db') });
-    await migrateToLatest(store);
-    const cipher = SecretCipher.fromHex('5a'.repeat(32));
-    await seedStore(store, cipher, pgServer);
-    audit = new QueryAuditQueue(store);
-    proxy = await startProxyServer({
-      bind: { host: '127.0.0.1', port: 0 },
-      store,
-      cipher,
-      logger: createLogger('silent'),
-      audit,
-      idleTimeoutSecs: 0,
-    });
-
-    const direct: Endpoint = {
-      label: 'direct',
-      port: pgServer.port,
-      user: pgServer.user,
-      password: pgServer.password,
-      database: DATABASE,
-    };
+    const direct = bench.direct;
     const open: Endpoint = {
       label: 'rowgate (no policy)',
       port: proxy.port,
@@ -317,11 +203,7 @@ async function main(): Promise<void> {
     lines.push(`audit queue: ${JSON.stringify(stats)}`);
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
-    await proxy?.close();
-    await audit?.close();
-    await store?.close();
-    await pgServer?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await bench.stop();
   }
 }
 

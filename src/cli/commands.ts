@@ -30,8 +30,10 @@ export async function runServe(): Promise<void> {
     `Rowgate ${describeStore(config)}; admin API on ${rowgate.adminUrl}; proxy on ${rowgate.proxyAddress}\n`,
   );
   const signal = await stopRequested;
-  logger.info({ signal }, 'shutting down');
-  await rowgate.stop();
+  // Running statements get ROWGATE_SHUTDOWN_TIMEOUT_SECS to finish; the audit queue is flushed after them.
+  logger.info({ signal, timeoutSecs: config.shutdownTimeoutSecs }, 'shutting down');
+  await rowgate.stop({ drainMs: config.shutdownTimeoutSecs * 1000 });
+  logger.info('stopped');
 }
 
 export async function runMigrate(): Promise<void> {

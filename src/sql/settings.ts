@@ -9,10 +9,12 @@
  *   validateSearchPath(values: readonly string[], visibleSchemas?: Iterable<string>, userName?: string)
  *       → PgError | { value, schemas, effective }
  *   class SessionSettings — values as SHOW prints them; show(), showAll(),
- *       apply(), beginTransaction()/endTransaction(), searchPath().
+ *       apply(), beginTransaction()/endTransaction(), savepoint()/rollbackToSavepoint()/
+ *       releaseSavepoint(), searchPath() (the one search path both query protocols use),
+ *       reportChanges() (what ParameterStatus must announce).
  *   defaultSettings(options?) → the proxy-owned initial values.
  *   upstreamSetSql(a: Assignment, isLocal): string — `SET name TO 'value'`.
- *   isKnownParameter(name), splitIdentifiers(value), quoteIdent(name), quoteLiteral(value), formatMs(ms).
+ *   isKnownParameter(name), isUpstreamParameter(name), splitIdentifiers(value), quoteIdent(name), quoteLiteral(value), formatMs(ms).
  *
  * Decisions:
  * - Any parameter outside the list → 42501 `permission denied to set parameter
@@ -291,6 +293,9 @@ const PARAMS: Record<string, Param> = {
 /** True for the parameters SHOW answers (every entry of the allowlist). */
 export const isKnownParameter = (name: string): boolean => Object.hasOwn(PARAMS, name.toLowerCase());
 
+/** True for the parameters the proxy also applies upstream (`upstream` in the list). */
+export const isUpstreamParameter = (name: string): boolean => PARAMS[name.toLowerCase()]?.upstream === true;
+
 /** PostgreSQL's quote_ident for the simple cases: lower-case identifiers stay bare. */
 export function quoteIdent(name: string): string {
   return /^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
@@ -377,18 +382,47 @@ export function defaultSettings(
   };
 }
 
+/** One transaction level: the values at BEGIN (name '') or at a SAVEPOINT. */
+interface Level {
+  name: string;
+  values: Record<string, string>;
+  local: Record<string, string>;
+}
+
 /**
- * The session's settings as the proxy tracks them. SET LOCAL values live in
- * an overlay dropped at transaction end; a rollback also restores the values
- * from BEGIN. (Savepoint-level rollback of settings is the wire layer's job.)
+ * The session's settings as the proxy tracks them, transactional as
+ * PostgreSQL's GUCs are: SET LOCAL values live in an overlay dropped at
+ * transaction end; a rollback restores the values from the start of the
+ * transaction, ROLLBACK TO SAVEPOINT those from the savepoint (SET and SET
+ * LOCAL alike), RELEASE keeps them. The wire layer drives it: it calls
+ * beginTransaction() for explicit blocks and for the implicit transaction
+ * of a statement run outside one (idempotent: a BEGIN inside an implicit
+ * transaction converts it, as PostgreSQL does, keeping its start values).
  */
 export class SessionSettings {
   private values: Record<string, string>;
   private local: Record<string, string> = {};
-  private atBegin: Record<string, string> | undefined;
+  /** [0] = transaction start, then one entry per open savepoint; empty outside a transaction. */
+  private levels: Level[] = [];
+  /** Values last reported with ParameterStatus, by lower-case name. */
+  private reported: Record<string, string>;
 
-  constructor(private readonly defaults: Record<string, string> = defaultSettings()) {
+  /** What RESET restores. */
+  private readonly initial: Record<string, string>;
+
+  constructor(defaults: Readonly<Record<string, string>> = defaultSettings()) {
+    this.initial = { ...defaults };
     this.values = { ...defaults };
+    this.reported = { ...defaults };
+  }
+  get defaults(): Readonly<Record<string, string>> {
+    return this.initial;
+  }
+  /** A value from the startup packet: current, and what RESET returns to (as in PostgreSQL). */
+  setStartupValue(name: string, value: string): void {
+    const key = name.toLowerCase();
+    this.initial[key] = value;
+    this.values[key] = value;
   }
   get(name: string): string | undefined {
     const key = name.toLowerCase();
@@ -398,27 +432,78 @@ export class SessionSettings {
   searchPath(): string[] {
     return splitIdentifiers(this.get('search_path') ?? '');
   }
+  /** Session-level values (no SET LOCAL overlay) and the overlay: what the upstream must hold. */
+  layers(): { values: Readonly<Record<string, string>>; local: Readonly<Record<string, string>> } {
+    return { values: this.values, local: this.local };
+  }
   apply(c: SetClassification | ResetClassification): void {
     const target = c.isLocal ? this.local : this.values;
     if (c.kind === 'set') {
-      for (const a of c.assignments) target[a.name] = a.value;
+      for (const a of c.assignments) {
+        target[a.name] = a.value;
+        // A session-level SET replaces an earlier SET LOCAL of the same transaction.
+        if (!c.isLocal) delete this.local[a.name];
+      }
     } else if (c.name === 'all') {
-      this.values = { ...this.defaults };
+      this.values = { ...this.initial };
       this.local = {};
     } else {
-      const value = this.defaults[c.name];
+      const value = this.initial[c.name];
       if (value !== undefined) target[c.name] = value;
+      if (!c.isLocal) delete this.local[c.name];
     }
   }
+  get inTransaction(): boolean {
+    return this.levels.length > 0;
+  }
   beginTransaction(): void {
-    this.atBegin = { ...this.values };
+    if (this.levels.length === 0) this.levels.push(this.level(''));
   }
   endTransaction(committed: boolean): void {
-    if (!committed && this.atBegin) this.values = this.atBegin;
+    const start = this.levels[0];
+    if (!committed && start) this.values = start.values;
     this.values.transaction_isolation = this.values.default_transaction_isolation ?? 'read committed';
     this.values.transaction_deferrable = this.values.default_transaction_deferrable ?? 'off';
     this.local = {};
-    this.atBegin = undefined;
+    this.levels = [];
+  }
+  savepoint(name: string): void {
+    if (this.levels.length > 0) this.levels.push(this.level(name));
+  }
+  /** ROLLBACK TO SAVEPOINT: the savepoint's values come back; the savepoint stays. */
+  rollbackToSavepoint(name: string): void {
+    const i = this.findSavepoint(name);
+    const level = this.levels[i];
+    if (i < 1 || !level) return;
+    this.values = { ...level.values };
+    this.local = { ...level.local };
+    this.levels.length = i + 1;
+  }
+  /** RELEASE SAVEPOINT: the values stay; that savepoint and later ones go. */
+  releaseSavepoint(name: string): void {
+    const i = this.findSavepoint(name);
+    if (i >= 1) this.levels.length = i;
+  }
+  /**
+   * Reported parameters (`names`: lower-case key → display name) whose value
+   * differs from the one last reported; they count as reported from now on.
+   */
+  reportChanges(names: ReadonlyMap<string, string>): [display: string, value: string][] {
+    const out: [string, string][] = [];
+    for (const [key, display] of names) {
+      const value = this.get(key);
+      if (value === undefined || value === this.reported[key]) continue;
+      this.reported[key] = value;
+      out.push([display, value]);
+    }
+    return out;
+  }
+  private level(name: string): Level {
+    return { name, values: { ...this.values }, local: { ...this.local } };
+  }
+  private findSavepoint(name: string): number {
+    for (let i = this.levels.length - 1; i >= 1; i--) if (this.levels[i]!.name === name) return i;
+    return -1;
   }
   /** SHOW name: `{ name: column name, value }` or 42501 for anything outside the list. */
   show(name: string): PgError | { name: string; value: string } {
@@ -532,6 +617,16 @@ export function classifySet(
         : { kind: 'set', isLocal: prefix === '', assignments };
     }
     case 'VAR_SET_VALUE': {
+      // PostgreSQL's grammar has no parameter in SET: its syntax error, at the parameter.
+      const param = (stmt.args ?? []).find((a) => 'ParamRef' in a);
+      if (param && 'ParamRef' in param) {
+        const { number = 0, location } = param.ParamRef;
+        return new PgError(
+          SQLSTATE.syntaxError,
+          `syntax error at or near "$${number}"`,
+          location !== undefined ? { position: location + 1 } : {},
+        );
+      }
       const values = (stmt.args ?? []).map(argText);
       if (values.some((v) => v === undefined)) {
         // Only `SET TIME ZONE INTERVAL '…' HOUR TO MINUTE` gets here.

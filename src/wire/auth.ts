@@ -5,8 +5,11 @@
  *   SSLRequest        → 'S' + TLS handshake when TLS is set up, else 'N'
  *   GSSENCRequest     → 'N'
  *   CancelRequest     → forwarded to the matching session's upstream (cancel.ts), close
- *   StartupMessage 3.x → TLS-required and total-connection checks (FATAL 28000 / 53300),
- *                        SCRAM-SHA-256 against the stored verifier,
+ *   StartupMessage 3.x → user and database names cut to 63 bytes (as PostgreSQL),
+ *                        TLS-required and total-connection checks (FATAL 28000 / 53300),
+ *                        password authentication (password-auth.ts: SCRAM-SHA-256, or a
+ *                        cleartext password as ROWGATE_CLEARTEXT_PASSWORD allows),
+ *                        then the socket leaves the start-up cap (limits.ts),
  *                        per-user connection limit (FATAL 53300)
  *   database = data source → access check, connection settings, policy set
  *
@@ -14,29 +17,35 @@
  * throttled, malformed exchange — is the same FATAL 28P01. The database is
  * checked only after a successful authentication, and unknown, inactive
  * and not-granted data sources are the same FATAL 3D000, so neither answer
- * reveals which users or data sources exist.
+ * reveals which users or data sources exist. Every refusal after the
+ * startup packet is also a query-audit record (admission-audit.ts), which
+ * carries the internal reason the client is not told.
  */
 import type { QueryAuditQueue } from '../audit/query-audit-queue.js';
 import type { CleartextPasswordMode } from '../config/index.js';
 import type { Logger } from '../log.js';
-import { loadPolicyInputs } from '../policy/load.js';
-import { loadPolicyParser, resolveSessionPolicySet } from '../policy/resolve.js';
 import type { SessionPolicySet } from '../policy/session.js';
 import type { SecretCipher } from '../secrets/cipher.js';
 import type { Store } from '../store/db.js';
-import { canUserConnect } from '../store/repos/datasource-access.js';
-import { type DataSourceConnection, getDataSourceConnection } from '../store/repos/datasources.js';
-import { activeRoleClosureForUser } from '../store/repos/roles.js';
-import { getUserCredentials } from '../store/repos/users.js';
+import type { DataSourceConnection } from '../store/repos/datasources.js';
+import {
+  auditRefusal,
+  clipName,
+  type DataSourceState,
+  type RefusalReason,
+  type RefusedAttempt,
+} from './admission-audit.js';
 import type { AuthThrottle } from './auth-throttle.js';
 import * as be from './backend.js';
+import type { Notice } from './backend.js';
 import { Writer } from './buffer.js';
-import { ClientGone, type ClientConnection } from './connection.js';
+import type { ClientConnection } from './connection.js';
 import { CANCEL_REQUEST_CODE, GSSENC_REQUEST_CODE, SSL_REQUEST_CODE } from './frames.js';
-import { parseCancelRequest, parseSaslInitialResponse, parseStartupParameters } from './frontend.js';
+import { parseCancelRequest, parseStartupParameters } from './frontend.js';
 import type { CancelRegistry } from './cancel.js';
 import type { ConnectionLimits } from './limits.js';
-import { createScramExchange, SCRAM_MECHANISM } from './scram-server.js';
+import { authenticate } from './password-auth.js';
+import { loadSessionAccess } from './session-access.js';
 import type { ProxyTls } from './tls.js';
 
 export interface AuthContext {
@@ -71,57 +80,66 @@ export async function startSession(
 ): Promise<AuthenticatedSession | null> {
   const parameters = await readStartup(conn, ctx);
   if (!parameters) return null;
+  // As PostgreSQL: the database defaults to the user name, and both are cut to NAMEDATALEN - 1.
+  const username = clipName(parameters.get('user') ?? '');
+  const database = clipName(parameters.get('database') || username);
+  const attempt: RefusedAttempt = {
+    address: conn.remoteAddress,
+    username,
+    database,
+    applicationName: parameters.get('application_name'),
+  };
+  const refuse = (notice: Notice, reason: RefusalReason, userId?: string): null => {
+    conn.fatal(notice);
+    auditRefusal(ctx, attempt, notice.message, reason, { userId });
+    return null;
+  };
+
   if (ctx.tls?.required && !conn.encrypted) {
     // Decided before any user lookup, and worded to reveal nothing about users or data sources.
-    conn.fatal({
+    const notice: Notice = {
       severity: 'FATAL',
       code: '28000',
       message: 'SSL connection is required',
       hint: 'Connect with sslmode=require or stronger.',
-    });
-    return null;
+    };
+    return refuse(notice, 'TLS required, plain connection');
   }
-  const refusal = ctx.limits?.admitted(conn);
-  if (refusal) {
-    conn.fatal(refusal);
-    return null;
+  const overTotal = ctx.limits?.admitted(conn);
+  if (overTotal) {
+    return refuse(overTotal, `ROWGATE_MAX_CONNECTIONS = ${ctx.limits?.options.maxConnections} reached`);
   }
-  const username = parameters.get('user') ?? '';
   if (username === '') {
-    conn.fatal({
-      severity: 'FATAL',
-      code: '28000',
-      message: 'no PostgreSQL user name specified in startup packet',
-    });
-    return null;
+    const message = 'no PostgreSQL user name specified in startup packet';
+    return refuse({ severity: 'FATAL', code: '28000', message }, 'no user name');
   }
-  const database = parameters.get('database') || username;
-  const userId = await authenticate(conn, ctx, username);
-  if (!userId) return null;
+  const auth = await authenticate(conn, ctx, username);
+  if ('notice' in auth) return refuse(auth.notice, auth.reason, auth.userId);
+  const { userId } = auth;
+  ctx.limits?.authenticated(conn);
   // As PostgreSQL, the per-role limit applies after authentication, so it reveals nothing to strangers.
   const overUser = ctx.limits?.claimUser(conn, userId, username);
   if (overUser) {
-    conn.fatal(overUser);
-    return null;
+    const limit = ctx.limits?.options.maxConnectionsPerUser;
+    return refuse(overUser, `ROWGATE_MAX_CONNECTIONS_PER_USER = ${limit} reached`, userId);
   }
 
-  const { db } = ctx.store;
-  const roles = await activeRoleClosureForUser(db, userId);
-  if (
-    !(await canUserConnect(
-      db,
-      database,
-      userId,
-      roles.map((r) => r.id),
-    ))
-  ) {
-    conn.fatal({ severity: 'FATAL', code: '3D000', message: `database "${database}" does not exist` });
-    return null;
+  const access = await loadSessionAccess(ctx.store, ctx.cipher, userId, { name: database });
+  if (!access.granted) {
+    const notice: Notice = {
+      severity: 'FATAL',
+      code: '3D000',
+      message: `database "${database}" does not exist`,
+    };
+    return refuse(notice, whyNoDatabase, userId);
   }
-  const dataSource = await getDataSourceConnection(db, ctx.cipher, { name: database });
-  await loadPolicyParser();
-  const policy = resolveSessionPolicySet(await loadPolicyInputs(db, dataSource.id, userId));
-  return { userId, username, dataSource, policy, parameters };
+  return { userId, username, dataSource: access.dataSource, policy: access.policy, parameters };
+}
+
+/** The internal reason of a 3D000, once the audit looked the name up. */
+function whyNoDatabase(dataSource: DataSourceState): string {
+  if (!dataSource) return 'no such data source';
+  return dataSource.active ? 'data source not granted to this user' : 'data source inactive';
 }
 
 async function readStartup(conn: ClientConnection, ctx: AuthContext): Promise<Map<string, string> | null> {
@@ -170,54 +188,4 @@ async function readStartup(conn: ClientConnection, ctx: AuthContext): Promise<Ma
     }
     return parameters;
   }
-}
-
-/** SCRAM-SHA-256; the user's id on success, null after a FATAL 28P01. */
-async function authenticate(
-  conn: ClientConnection,
-  ctx: AuthContext,
-  username: string,
-): Promise<string | null> {
-  const address = conn.remoteAddress;
-  const throttled = !ctx.throttle.check(username, address).allowed;
-  const credentials = throttled ? undefined : await getUserCredentials(ctx.store.db, username);
-  const usable = credentials?.is_active ? credentials : undefined;
-  // A throttled, unknown or inactive user runs the same exchange, doomed to fail at the proof.
-  const exchange = createScramExchange(username, usable?.scram_verifier ?? null);
-  const failed = (): null => {
-    if (!throttled) ctx.throttle.recordFailure(username, address);
-    conn.fatal({
-      severity: 'FATAL',
-      code: '28P01',
-      message: `password authentication failed for user "${username}"`,
-    });
-    return null;
-  };
-
-  conn.send(be.authenticationSasl([SCRAM_MECHANISM]));
-  const initial = await expectPassword(conn);
-  const { mechanism, data } = parseSaslInitialResponse(initial);
-  if (mechanism !== SCRAM_MECHANISM) return failed();
-  const first = exchange.start(data.toString('utf8'));
-  if ('error' in first) return failed();
-  conn.send(be.authenticationSaslContinue(first.serverFirst));
-  const final = exchange.finish((await expectPassword(conn)).toString('utf8'));
-  if (!('serverFinal' in final) || throttled || !usable) return failed();
-  ctx.throttle.recordSuccess(username, address);
-  conn.send(be.authenticationSaslFinal(final.serverFinal), be.authenticationOk());
-  return usable.id;
-}
-
-/** The body of the next 'p' message; anything else ends the connection (as PostgreSQL does). */
-async function expectPassword(conn: ClientConnection): Promise<Buffer> {
-  const frame = await conn.next();
-  if (frame.type !== 'p') {
-    conn.fatal({
-      severity: 'FATAL',
-      code: '08P01',
-      message: `expected SASL response, got message type ${frame.type.charCodeAt(0)}`,
-    });
-    throw new ClientGone();
-  }
-  return frame.body;
 }

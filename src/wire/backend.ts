@@ -124,3 +124,13 @@ export const textField = (name: string): FieldDescription => ({
   typeSize: -1,
   typeModifier: -1,
 });
+
+export const parseComplete = (): Buffer => new Writer().message('1');
+
+export const bindComplete = (): Buffer => new Writer().message('2');
+
+export const closeComplete = (): Buffer => new Writer().message('3');
+
+export const noData = (): Buffer => new Writer().message('n');
+
+export const portalSuspended = (): Buffer => new Writer().message('s');

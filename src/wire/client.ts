@@ -1,13 +1,15 @@
 /**
  * One client session (pgbouncer's "client"): start-up and authentication
- * (auth.ts), a dedicated upstream connection (upstream.ts, relay.ts), then
- * the message loop. The loop handles one message at a time: pipelined input
+ * (auth.ts), an upstream connection checked out of the data source's pool
+ * for the session's whole life (upstream-pool.ts: session pooling, reset by
+ * DISCARD ALL; why not transaction pooling is written there), then the
+ * message loop. The loop handles one message at a time: pipelined input
  * waits in the frame reader (and the kernel), which keeps responses in order.
  *
- * Upstream connections are per session, not pooled: session state (SET
- * values, transactions, cursors, prepared statements) then needs no reset
- * protocol, and one client can never see another's state. The cost is one
- * upstream backend per client; pooling is a later step of issue 4.
+ * The connection goes back to the pool for reuse only when the session ends
+ * cleanly: Terminate (or the client leaving) while the session waits for a
+ * message, transaction status 'I', nothing in flight upstream, the relay
+ * detached with no buffered byte. Anything else closes it.
  *
  * Simple query ('Q'): rewrite.ts turns the text into statements. Runs of
  * statements with upstream SQL are sent joined in ONE 'Q', so PostgreSQL's
@@ -20,7 +22,15 @@
  * DemuxReader that hands frames to the extended pipeline while it has
  * messages in flight. Before the proxy answers anything itself (a 'Q'), the
  * pipeline is settled so responses stay in order. After a refusal (the
- * proxy's or the upstream's) messages are discarded until Sync.
+ * proxy's or the upstream's) messages are discarded until Sync. The next
+ * client message is read only once the upstream socket can take more
+ * (write backpressure: a client pipelining faster than the upstream reads
+ * waits in the kernel, not in the proxy's memory).
+ *
+ * Shutdown: `terminate()` ends the session now (FATAL 57P01); `drain()` ends
+ * it at the next point where nothing runs — waiting for a message, nothing
+ * in flight, transaction status 'I' — so a running statement or pipeline
+ * finishes and a transaction block may end first (server.ts bounds the wait).
  */
 import { randomInt } from 'node:crypto';
 import type net from 'node:net';
@@ -33,12 +43,16 @@ import type { CancelRegistry } from './cancel.js';
 import * as be from './backend.js';
 import { ProtocolViolation } from './buffer.js';
 import { ClientConnection, ClientGone } from './connection.js';
+import type { Frame } from './frames.js';
 import { ExtendedSession } from './extended.js';
 import { DemuxReader, ExtendedPipeline } from './extended-upstream.js';
 import { parseQuery } from './frontend.js';
-import { QueryRunner, REPORTED } from './query.js';
+import { reportedBy } from './local-settings.js';
+import { QueryRunner } from './query.js';
 import { UpstreamGone, UpstreamRelay } from './relay.js';
-import { connectUpstream, UpstreamConnectError } from './upstream.js';
+import { type CheckedOut, checkOutUpstream } from './upstream-checkout.js';
+import type { UpstreamPools } from './upstream-pools.js';
+import type { RefreshableSession, SessionRegistry } from './session-registry.js';
 import type { Store } from '../store/db.js';
 import type { SecretCipher } from '../secrets/cipher.js';
 
@@ -53,16 +67,38 @@ export interface SessionContext {
   maxMessageLength?: number;
   /** The proxy's cancel-key table (server.ts); absent in bare test setups. */
   cancel?: CancelRegistry | undefined;
+  /** Upstream connection pools, one per data source (server.ts). */
+  pools: UpstreamPools;
+  /** Live policy refresh (session-registry.ts); absent in bare test setups. */
+  sessions?: SessionRegistry | undefined;
 }
 
 const EXTENDED = new Set(['P', 'B', 'D', 'E', 'C', 'H']);
+/** Messages that run or prepare a statement: each first brings the policy set up to date. */
+const STATEMENT = new Set(['Q', 'P', 'B', 'D', 'E']);
 const AUTH_TIMEOUT_MS = 60_000;
+const ADMIN_SHUTDOWN: be.Notice = {
+  severity: 'FATAL',
+  code: '57P01',
+  message: 'terminating connection due to administrator command',
+};
 
 export class ClientSession {
   readonly conn: ClientConnection;
   private relay: UpstreamRelay | undefined;
   private extended: ExtendedSession | undefined;
+  private runner: QueryRunner | undefined;
+  /** The checked-out upstream connection and its pool, until released. */
+  private upstream: CheckedOut | undefined;
+  private readonly stopAcquire = new AbortController();
   private closing = false;
+  private draining = false;
+  /** Inside `conn.next()`: the client has the turn. */
+  private waiting = false;
+  /** The session ended by the client's Terminate or departure while it had the turn. */
+  private endedCleanly = false;
+  /** This session as the policy-refresh registry sees it, once authenticated. */
+  private live: RefreshableSession | undefined;
 
   constructor(
     socket: net.Socket,
@@ -76,12 +112,15 @@ export class ClientSession {
     try {
       const authTimer = setTimeout(() => this.conn.close(), AUTH_TIMEOUT_MS);
       let auth: AuthenticatedSession | null;
+      // Read before the policy set is resolved: a change committed meanwhile is not missed.
+      const resolvedAt = this.ctx.sessions?.generationNow;
       try {
         auth = await startSession(this.conn, this.ctx);
       } finally {
         clearTimeout(authTimer);
       }
-      if (!auth) return;
+      if (!auth || this.closing) return;
+      this.follow(auth, resolvedAt);
       const runner = await this.connect(auth);
       if (runner) await this.loop(runner);
     } catch (err) {
@@ -96,49 +135,79 @@ export class ClientSession {
         this.conn.fatal({ severity: 'FATAL', code: 'XX000', message: 'internal error' });
       }
     } finally {
+      if (this.live) this.ctx.sessions?.remove(this.live);
       this.conn.close();
-      this.relay?.close();
+      this.releaseUpstream();
     }
   }
 
-  /** Administrator shutdown: FATAL 57P01 to the client, then both sockets close. */
-  terminate(): void {
+  /** Registers with the policy-refresh registry: new policy sets swap in, lost access ends the session. */
+  private follow(auth: AuthenticatedSession, resolvedAt: number | undefined): void {
+    if (!this.ctx.sessions) return;
+    this.live = {
+      userId: auth.userId,
+      dataSourceId: auth.dataSource.id,
+      applyPolicy: (policy, dataSource) => {
+        auth.policy = policy;
+        auth.dataSource = dataSource;
+      },
+      end: (notice) => this.terminate(notice),
+    };
+    this.ctx.sessions.add(this.live, resolvedAt);
+  }
+
+  /**
+   * Ends the session now with `notice` (default: administrator shutdown,
+   * FATAL 57P01); both sockets close and the upstream connection is not reused.
+   */
+  terminate(notice: be.Notice = ADMIN_SHUTDOWN): void {
+    if (this.closing) return;
     this.closing = true;
-    this.conn.fatal({
-      severity: 'FATAL',
-      code: '57P01',
-      message: 'terminating connection due to administrator command',
-    });
+    this.stopAcquire.abort(new ClientGone());
+    this.conn.fatal(notice);
     this.relay?.close();
+  }
+
+  /** Graceful shutdown: terminate as soon as nothing runs (see the header); at once if idle. */
+  drain(): void {
+    this.draining = true;
+    // Still starting (authentication, checkout): nothing of the client's runs yet.
+    if (this.runner) this.endIfDrained();
+    else this.terminate();
+  }
+
+  private endIfDrained(): void {
+    if (this.draining && this.waiting && !this.relay?.busy && this.runner?.status === 'I') this.terminate();
+  }
+
+  /** Back to the pool if the session left the connection clean, else closed. */
+  private releaseUpstream(): void {
+    const held = this.upstream;
+    if (!held) return;
+    this.upstream = undefined;
+    // No cancel for this session may reach the backend once another session can hold it.
+    this.ctx.cancel?.releaseOwner(this);
+    const atBoundary = this.relay ? this.relay.detach() : true;
+    const clean = !this.relay || (this.endedCleanly && this.runner?.status === 'I');
+    held.pool.release(held.conn, atBoundary && clean && !this.closing);
   }
 
   private async connect(auth: AuthenticatedSession): Promise<QueryRunner | null> {
     const ds = auth.dataSource;
-    let upstream;
-    try {
-      upstream = await connectUpstream({
-        host: ds.host,
-        port: ds.port,
-        database: ds.database,
-        username: ds.username,
-        password: ds.password,
-        sslmode: ds.sslmode,
-      });
-    } catch (err) {
-      // The upstream's own words may name its roles or hosts: the client gets a generic text.
-      const reason = err instanceof UpstreamConnectError ? err.message : String(err);
-      this.ctx.logger.warn({ dataSource: ds.name, reason }, 'upstream connection failed');
-      this.conn.fatal({
-        severity: 'FATAL',
-        code: '08006',
-        message: 'could not connect to the upstream server',
-      });
-      return null;
-    }
-    if (this.conn.isClosed) {
-      upstream.socket.destroy();
-      return null;
-    }
+    // A client that leaves while waiting for a free connection leaves the pool's queue.
+    const leave = () => this.stopAcquire.abort(new ClientGone());
+    this.conn.socket.once('close', leave);
+    const checkedOut = await checkOutUpstream(
+      this.ctx.pools,
+      ds,
+      this.conn,
+      this.stopAcquire.signal,
+      this.ctx.logger,
+    ).finally(() => this.conn.socket.off('close', leave));
+    if (!checkedOut) return null;
+    this.upstream = checkedOut;
+    const upstream = checkedOut.conn;
+    if (this.conn.isClosed) return null;
     const version = /^\d+(\.\d+)?/.exec(upstream.parameters.get('server_version') ?? '')?.[0];
     const settings = new SessionSettings(
       defaultSettings({
@@ -151,46 +220,75 @@ export class ClientSession {
     const pipeline = new ExtendedPipeline({
       writeUpstream: (raw) => void socket.write(raw),
       sendClient: (raw) => void this.conn.send(raw),
-      onReady: (status, tag) => this.extended?.ready(status, tag),
+      onReady: (status, tag) => {
+        this.extended?.ready(status, tag);
+        if (this.draining) queueMicrotask(() => this.endIfDrained());
+      },
     });
     const demux = new DemuxReader(upstream.reader, pipeline);
-    this.relay = new UpstreamRelay({ ...upstream, reader: demux }, this.conn.socket, (gone) => {
+    const onGone = (gone: UpstreamGone) => {
       pipeline.abort(gone);
       if (this.closing) return;
-      const said = gone.fields;
+      const said = gone.fields?.get('C') === '57P01';
       this.conn.fatal({
         severity: 'FATAL',
-        code: said?.get('C') === '57P01' ? '57P01' : '08006',
-        message:
-          said?.get('C') === '57P01'
-            ? 'terminating connection due to administrator command'
-            : 'server closed the connection unexpectedly',
+        code: said ? '57P01' : '08006',
+        message: said
+          ? 'terminating connection due to administrator command'
+          : 'server closed the connection unexpectedly',
       });
+    };
+    this.relay = new UpstreamRelay(upstream, this.conn.socket, onGone, {
+      frames: demux,
+      inFlight: () => pipeline.active,
     });
     const runner = new QueryRunner(this.conn, this.relay, auth, settings, this.ctx.audit);
     this.extended = new ExtendedSession(auth, runner, pipeline, this.ctx.audit);
     await runner.applyStartupParameters(auth.parameters);
-    // The key the client may cancel with maps to this session's upstream backend (cancel.ts).
+    // The key the client may cancel with maps to this connection's upstream backend (cancel.ts).
     const cancelKey = this.ctx.cancel?.register(this, { upstream: ds, backendKey: upstream.backendKey }) ?? {
       processId: randomInt(1, 0x7fffffff),
       secretKey: randomInt(-0x80000000, 0x7fffffff),
     };
-    const messages = [...REPORTED].map(([key, name]) => be.parameterStatus(name, settings.get(key) ?? 'off'));
+    const messages = [...reportedBy(settings)].map(([key, name]) =>
+      be.parameterStatus(name, settings.get(key) ?? 'off'),
+    );
     this.conn.send(
       ...messages,
       be.backendKeyData(cancelKey.processId, cancelKey.secretKey),
       be.readyForQuery('I'),
     );
+    this.runner = runner;
     return runner;
   }
 
+  /**
+   * The next client message, once the upstream can take more. While waiting
+   * the client has the turn: a draining session ends here, and a client
+   * leaving here leaves the upstream connection clean.
+   */
+  private async nextMessage(): Promise<Frame> {
+    await this.relay!.upstreamWritable();
+    this.waiting = true;
+    try {
+      this.endIfDrained();
+      return await this.conn.next(this.ctx.idleTimeoutSecs * 1000);
+    } catch (err) {
+      if (err instanceof ClientGone && !this.closing) this.endedCleanly = true;
+      throw err;
+    } finally {
+      this.waiting = false;
+    }
+  }
+
   private async loop(runner: QueryRunner): Promise<void> {
-    const idleMs = this.ctx.idleTimeoutSecs * 1000;
     const extended = this.extended!;
     let discarding = false;
     for (;;) {
-      const frame = await this.conn.next(idleMs);
+      const frame = await this.nextMessage();
       if (discarding && frame.type !== 'S') continue;
+      // A committed admin change since the last statement: this one runs under the new policies.
+      if (this.live && STATEMENT.has(frame.type) && !(await this.ctx.sessions!.current(this.live))) return;
       switch (frame.type) {
         case 'Q':
           // An unsynced pipeline that failed upstream discards the query, as PostgreSQL does.
@@ -202,6 +300,7 @@ export class ClientSession {
           await extended.message(frame);
           break;
         case 'X':
+          this.endedCleanly = true;
           return;
         case 'F':
           // FunctionCall would run a function by OID, past the rewriter and its allowlist.

@@ -15,6 +15,15 @@
  * PostgreSQL would) and its ErrorResponse is replaced by the proxy's. Both
  * sides thus discard the same messages and the client gets one error.
  *
+ * Entries dropped that way (or never sent) get `done({ skipped })`, so the
+ * session forgets statements and portals the upstream never created.
+ *
+ * The proxy's own answers (SHOW / SET / RESET, extended-local.ts) go out
+ * with `reply()` once the pipeline has settled; the upstream half of a SET
+ * runs inside the pipeline under reserved names with its answers hidden
+ * (`runHidden`). `beforeReady` lets the session end the batch's implicit
+ * transaction and send ParameterStatus just before ReadyForQuery.
+ *
  * Upstream errors and notices are rebuilt by sanitize.ts against the user's
  * text of the statement concerned, as the simple path does.
  *
@@ -31,8 +40,12 @@ import { zeroColumnOrigins } from './relay.js';
 import { encodeNotice, sanitizeFields } from './sanitize.js';
 import { parseNoticeFields } from './upstream.js';
 
-/** Reserved statement name (Parse refuses it from clients): binding it always fails upstream. */
-export const POISON_STATEMENT = 'rowgate\u0001refused';
+/** Prefix of the proxy's own statement and portal names (Parse refuses it from clients). */
+export const RESERVED_PREFIX = 'rowgate\u0001';
+/** Reserved statement name: binding it always fails upstream. */
+export const POISON_STATEMENT = `${RESERVED_PREFIX}refused`;
+/** Where the proxy runs the upstream half of a SET / RESET in a pipeline. */
+const SET_STATEMENT = `${RESERVED_PREFIX}set`;
 
 /** How a message's answer ended. */
 export interface Outcome {
@@ -41,6 +54,8 @@ export interface Outcome {
   suspended?: boolean;
   rows: number;
   error?: Map<string, string>;
+  /** Never answered: dropped after an earlier error, as upstream skips to Sync. */
+  skipped?: boolean;
 }
 
 export interface Entry {
@@ -69,6 +84,10 @@ export class ExtendedPipeline {
   private lastTag: string | undefined;
   private waiters: (() => void)[] = [];
   private gone: Error | undefined;
+  /** An error was relayed since the last ReadyForQuery (the implicit transaction failed). */
+  private erred = false;
+  /** Called with the status just before ReadyForQuery is relayed (extended.ts: settings, ParameterStatus). */
+  beforeReady: ((status: TransactionStatus, failed: boolean) => void) | undefined;
 
   constructor(private readonly hooks: PipelineHooks) {}
 
@@ -80,7 +99,10 @@ export class ExtendedPipeline {
   /** Sends one message upstream, unless upstream is skipping to Sync anyway. */
   send(raw: Buffer, entry: Entry): void {
     if (this.gone) return;
-    if (entry.type !== 'S' && this.failed && !this.queue.some((e) => e.type === 'S')) return;
+    if (entry.type !== 'S' && this.failed && !this.queue.some((e) => e.type === 'S')) {
+      entry.done?.({ rows: 0, skipped: true });
+      return;
+    }
     if (entry.type === 'S') this.failed = false;
     this.queue.push(entry);
     this.hooks.writeUpstream(raw);
@@ -89,6 +111,33 @@ export class ExtendedPipeline {
   /** Flush: upstream sends what it has buffered (no response of its own). */
   flush(): void {
     if (!this.gone) this.hooks.writeUpstream(fe.flush());
+  }
+
+  /** Answers the proxy gives itself; the caller settles the pipeline first, so they come in order. */
+  reply(...raw: Buffer[]): void {
+    for (const r of raw) this.hooks.sendClient(r);
+  }
+
+  /**
+   * Runs `sql` upstream inside the pipeline — in the client's (implicit)
+   * transaction, unlike a simple query, which would commit it — under
+   * reserved names, answers hidden, then settles. Returns the upstream's
+   * error (already relayed, sanitized against `userSql`), if any.
+   */
+  async runHidden(sql: readonly string[], userSql: string): Promise<Map<string, string> | undefined> {
+    let error: Map<string, string> | undefined;
+    const done = (o: Outcome) => void (error ??= o.error);
+    for (const text of sql) {
+      const hidden = { hidden: true, sql: userSql, done };
+      // Closing what does not exist is no error: a failed earlier run may have left either.
+      this.send(fe.close('P', SET_STATEMENT), { type: 'C', ...hidden });
+      this.send(fe.close('S', SET_STATEMENT), { type: 'C', ...hidden });
+      this.send(fe.parse(SET_STATEMENT, text), { type: 'P', ...hidden });
+      this.send(fe.bind(SET_STATEMENT, SET_STATEMENT), { type: 'B', ...hidden });
+      this.send(fe.execute(SET_STATEMENT), { type: 'E', ...hidden });
+    }
+    const ok = await this.settle();
+    return error ?? (ok ? undefined : new Map([['M', 'skipped']]));
   }
 
   /** The refusal point: upstream fails here and the client gets `error`. */
@@ -153,11 +202,15 @@ export class ExtendedPipeline {
         if (head) head.rows = (head.rows ?? 0) + 1;
         relay();
         break;
-      case 'C':
+      case 'C': {
         this.lastTag = new BufferReader(frame.body).cstring();
-        relay();
+        if (!head?.hidden) relay();
+        // COPY sends no DataRow: its tag carries the count.
+        const copied = /^COPY (\d+)$/.exec(this.lastTag);
+        if (head && copied) head.rows = Number(copied[1]);
         this.complete({ tag: this.lastTag });
         break;
+      }
       case 'I': // EmptyQueryResponse
         relay();
         this.complete();
@@ -170,12 +223,16 @@ export class ExtendedPipeline {
         this.error(frame);
         break;
       case 'N': // rebuilt like errors: upstream ran the rewritten text (sanitize.ts)
+        // The proxy gives the SET LOCAL warning of its own hidden SETs itself (extended-local.ts).
+        if (head?.hidden && parseNoticeFields(frame.body).get('C') === '25P01') break;
         this.hooks.sendClient(
           encodeNotice('N', sanitizeFields(parseNoticeFields(frame.body), head?.sql ?? '')),
         );
         break;
       case 'Z': {
         const status = String.fromCharCode(frame.body[0] ?? 0x49) as TransactionStatus;
+        this.beforeReady?.(status, this.erred);
+        this.erred = false;
         relay();
         if (head?.type === 'S') this.queue.shift();
         this.hooks.onReady(status, this.lastTag);
@@ -192,11 +249,13 @@ export class ExtendedPipeline {
     const fields = parseNoticeFields(frame.body);
     const head = this.queue[0];
     const safe = () => encodeNotice('E', sanitizeFields(fields, head?.sql ?? ''));
+    this.erred = true;
     if (head && head.type !== 'S') {
       this.hooks.sendClient(head.type === 'poison' && head.error ? head.error : safe());
       this.complete({ error: fields });
       // PostgreSQL skips every message up to the Sync: they get no answer.
-      while (this.queue.length > 0 && this.queue[0]!.type !== 'S') this.queue.shift();
+      while (this.queue.length > 0 && this.queue[0]!.type !== 'S')
+        this.queue.shift()!.done?.({ rows: 0, skipped: true });
       this.failed = !this.queue.some((e) => e.type === 'S');
       return;
     }

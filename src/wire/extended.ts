@@ -12,11 +12,16 @@
  * policies refuse it, the statement is closed upstream and the Bind fails.
  * A portal bound under other policies is never executed: Execute fails.
  *
- * Statements the proxy answers itself in the simple protocol (SHOW, SET,
- * RESET: rewrittenSql null) are refused here with 0A000: answering them
- * would mean synthesising ParseComplete / BindComplete / RowDescription at
- * the right places of a pipeline the upstream also answers. Empty queries
- * go up unchanged (the parser found no statement in them).
+ * SHOW / SET / RESET (rewrittenSql null) are answered by the proxy itself
+ * (extended-local.ts): such statements and their portals never exist
+ * upstream, so names are checked across both kinds (42P05 / 42P03). Empty
+ * queries go up unchanged (the parser found no statement in them).
+ *
+ * Session settings: the search path of every rewrite is the session
+ * settings' (shared with the simple protocol). Completed transaction
+ * statements are replayed on the settings (local-settings.ts); at each
+ * ReadyForQuery an implicit transaction that ran SETs commits or rolls back
+ * with the batch, and changed reported parameters get ParameterStatus.
  *
  * Audit: one record per completed Execute; the rows of a portal read in
  * chunks (PortalSuspended) are summed into the record of its last chunk, or
@@ -24,32 +29,32 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { QueryAuditQueue, QueryAuditRecord } from '../audit/query-audit-queue.js';
-import type { PolicyRef } from '../policy/session.js';
+import type { Classification } from '../sql/classify.js';
 import { PgError } from '../sql/errors.js';
-import { classifierGate, rewrite } from '../sql/rewrite.js';
 import type { SessionSettings } from '../sql/settings.js';
 import type { AuthenticatedSession } from './auth.js';
 import * as be from './backend.js';
 import { auditStatement, type StatementOutcome } from './audit.js';
-import { rewriteCachesFor } from './rewrite-caches.js';
-import { type ExtendedPipeline, type Outcome, POISON_STATEMENT } from './extended-upstream.js';
+import { classifyLocal, type PrepareContext, type Prepared, prepareStatement } from './extended-prepare.js';
+import {
+  bindLocal,
+  checkLocalParse,
+  describePortal,
+  describeStatement,
+  executeLocal,
+  type LocalContext,
+  type LocalPortal,
+  UPSTREAM_REFUSED,
+} from './extended-local.js';
+import { type ExtendedPipeline, type Outcome, RESERVED_PREFIX } from './extended-upstream.js';
 import type { Frame } from './frames.js';
 import * as fe from './frontend.js';
-
-const gate = classifierGate();
+import { parameterStatusChanges, transactionAborted, transactionEffect } from './local-settings.js';
 
 /** The session state shared with the simple protocol (QueryRunner). */
 export interface SessionStatus {
   status: be.TransactionStatus;
   readonly settings: SessionSettings;
-}
-
-interface Prepared {
-  original: string;
-  rewritten: string;
-  fingerprint: string;
-  policies: PolicyRef[];
-  paramTypes: number[];
 }
 
 interface Portal {
@@ -60,6 +65,7 @@ interface Portal {
   ms: number;
   /** Executed in chunks and not yet recorded. */
   open: boolean;
+  local?: LocalPortal;
 }
 
 type Auth = Pick<AuthenticatedSession, 'userId' | 'username' | 'dataSource' | 'policy'>;
@@ -69,6 +75,10 @@ export class ExtendedSession {
   private readonly portals = new Map<string, Portal>();
   private syncsSent = 0;
   private syncsDone = 0;
+  /** Block open / failed, changed by statements completed since the last ReadyForQuery. */
+  private block: boolean | undefined;
+  private aborted: boolean | undefined;
+  private readonly localContext: LocalContext;
 
   constructor(
     /** `policy` is read at every message: a swapped set takes effect at the next Bind. */
@@ -76,7 +86,17 @@ export class ExtendedSession {
     private readonly state: SessionStatus,
     readonly pipeline: ExtendedPipeline,
     private readonly audit?: QueryAuditQueue,
-  ) {}
+  ) {
+    pipeline.beforeReady = (status, failed) => this.beforeReady(status, failed);
+    this.localContext = {
+      pipeline,
+      settings: state.settings,
+      // Otherwise the status of the last ReadyForQuery (either protocol's) holds.
+      inBlock: () => this.block ?? this.state.status !== 'I',
+      aborted: () => this.aborted ?? this.state.status === 'E',
+      classify: (text) => classifyLocal(this.prepareContext(), text),
+    };
+  }
 
   /** Handles P, B, D, E, C, S, H; false after a refusal (the caller discards until Sync). */
   async message(frame: Frame): Promise<boolean> {
@@ -85,24 +105,12 @@ export class ExtendedSession {
         return this.parse(frame.body);
       case 'B':
         return this.bind(frame);
-      case 'D': {
-        const { kind, name } = fe.parseTarget(frame.body);
-        if (kind === 'S' && !(await this.fresh(name))) return false;
-        if (kind === 'P' && this.stalePortal(name)) return this.refuseStalePortal();
-        const sql =
-          kind === 'S' ? this.statements.get(name)?.original : this.portals.get(name)?.stmt?.original;
-        this.pipeline.send(frame.raw, { type: 'D', ...(sql !== undefined ? { sql } : {}) });
-        return true;
-      }
+      case 'D':
+        return this.describe(frame);
       case 'E':
         return this.execute(frame);
-      case 'C': {
-        const { kind, name } = fe.parseTarget(frame.body);
-        if (kind === 'S') this.statements.delete(name);
-        else this.endPortal(name);
-        this.pipeline.send(frame.raw, { type: 'C' });
-        return true;
-      }
+      case 'C':
+        return this.close(frame);
       case 'S':
         this.syncsSent++;
         this.pipeline.send(frame.raw, { type: 'S' });
@@ -120,16 +128,23 @@ export class ExtendedSession {
     return this.pipeline.settle();
   }
 
-  /** ReadyForQuery from upstream: transaction bookkeeping as the simple path does it. */
-  ready(status: be.TransactionStatus, lastTag: string | undefined): void {
-    const before = this.state.status;
+  /** ReadyForQuery from upstream (already relayed): portals of a finished transaction end. */
+  ready(status: be.TransactionStatus, _lastTag?: string): void {
     this.state.status = status;
-    if (before === 'I' && status !== 'I') this.state.settings.beginTransaction();
-    if (before !== 'I' && status === 'I') this.state.settings.endTransaction(lastTag === 'COMMIT');
     this.syncsDone++;
     if (status !== 'I') return;
     // The transaction ended: so did every portal bound before this Sync.
     for (const [name, p] of this.portals) if (p.gen < this.syncsDone) this.endPortal(name);
+  }
+
+  /** Just before ReadyForQuery: the batch's implicit transaction ends; ParameterStatus for changes. */
+  private beforeReady(status: be.TransactionStatus, failed: boolean): void {
+    const settings = this.state.settings;
+    if (status === 'I' && settings.inTransaction) settings.endTransaction(!failed);
+    if (status !== 'I') settings.beginTransaction();
+    this.block = undefined;
+    this.aborted = undefined;
+    this.pipeline.reply(...parameterStatusChanges(settings, status));
   }
 
   private async parse(body: Buffer): Promise<boolean> {
@@ -137,21 +152,38 @@ export class ExtendedSession {
     const started = performance.now();
     let p: Prepared;
     try {
-      if (m.name === POISON_STATEMENT)
+      const existing = m.name === '' ? undefined : this.statements.get(m.name);
+      if (m.name.startsWith(RESERVED_PREFIX) || existing?.local)
         throw new PgError('42P05', `prepared statement "${m.name}" already exists`);
-      p = await this.prepare(m.text, m.paramTypes);
+      p = await prepareStatement(this.prepareContext(), m.text, m.paramTypes);
+      if (p.local) {
+        if (!(await this.pipeline.settle())) return false;
+        if (this.localContext.aborted()) throw transactionAborted();
+        if (existing) throw new PgError('42P05', `prepared statement "${m.name}" already exists`);
+        const invalid = checkLocalParse(m.paramTypes);
+        if (invalid) throw invalid;
+      }
     } catch (err) {
       if (!(err instanceof PgError)) throw err;
       // PostgreSQL drops the unnamed statement before parsing the new one, even if that fails.
       if (m.name === '') this.closeStatement('');
       return this.refuse(err, m.text, started);
     }
+    if (p.local) {
+      this.statements.set(m.name, p);
+      this.pipeline.reply(be.parseComplete());
+      return true;
+    }
     // A duplicate name fails upstream (42P05) and the existing statement stays.
-    if (m.name === '' || !this.statements.has(m.name)) this.statements.set(m.name, p);
+    const added = m.name === '' || !this.statements.has(m.name);
+    if (added) this.statements.set(m.name, p);
     this.pipeline.send(fe.parse(m.name, p.rewritten, m.paramTypes), {
       type: 'P',
       sql: m.text,
       done: (o) => {
+        // A statement upstream does not have is no statement.
+        if ((o.error || o.skipped) && added && this.statements.get(m.name) === p)
+          this.statements.delete(m.name);
         if (o.error) this.record(p, 'error', o.error.get('M') ?? '', performance.now() - started, null);
       },
     });
@@ -161,18 +193,86 @@ export class ExtendedSession {
   private async bind(frame: Frame): Promise<boolean> {
     const { portal, statement } = fe.parseBindNames(frame.body);
     if (!(await this.fresh(statement))) return false;
-    this.endPortal(portal);
     const stmt = this.statements.get(statement);
-    this.portals.set(portal, { stmt, gen: this.syncsSent, rows: 0, ms: 0, open: false });
-    this.pipeline.send(frame.raw, { type: 'B', ...(stmt ? { sql: stmt.original } : {}) });
+    const started = performance.now();
+    if (stmt?.local || (portal !== '' && this.portals.get(portal)?.local)) {
+      // Either side would not see the other's portal name: the proxy checks it (42P03).
+      if (!(await this.pipeline.settle())) return false;
+      try {
+        if (portal !== '' && this.portals.has(portal))
+          throw new PgError('42P03', `cursor "${portal}" already exists`);
+        if (!stmt?.local) throw new PgError('XX000', 'internal error');
+        if (this.localContext.aborted()) throw transactionAborted();
+        const local = bindLocal(stmt.local, statement, fe.parseBind(frame.body));
+        this.endPortal(portal);
+        this.portals.set(portal, { stmt, gen: this.syncsSent, rows: 0, ms: 0, open: false, local });
+      } catch (err) {
+        if (!(err instanceof PgError)) throw err;
+        return this.refuse(err, stmt?.original ?? '', started);
+      }
+      this.pipeline.reply(be.bindComplete());
+      return true;
+    }
+    this.endPortal(portal);
+    const entry: Portal = { stmt, gen: this.syncsSent, rows: 0, ms: 0, open: false };
+    this.portals.set(portal, entry);
+    this.pipeline.send(frame.raw, {
+      type: 'B',
+      ...(stmt ? { sql: stmt.original } : {}),
+      done: (o) => {
+        if ((o.error || o.skipped) && this.portals.get(portal) === entry) this.portals.delete(portal);
+      },
+    });
     return true;
   }
 
-  private execute(frame: Frame): boolean {
-    const { portal } = fe.parseExecute(frame.body);
+  private async describe(frame: Frame): Promise<boolean> {
+    const { kind, name } = fe.parseTarget(frame.body);
+    if (kind === 'S' && !(await this.fresh(name))) return false;
+    if (kind === 'P' && this.stalePortal(name)) return this.refuseStalePortal();
+    const portal = kind === 'P' ? this.portals.get(name) : undefined;
+    const stmt = kind === 'S' ? this.statements.get(name) : portal?.stmt;
+    if (stmt?.local) {
+      if (!(await this.pipeline.settle())) return false;
+      try {
+        const answer =
+          kind === 'S'
+            ? describeStatement(this.localContext, stmt.local)
+            : [describePortal(this.localContext, stmt.local, portal!.local!)];
+        this.pipeline.reply(...answer);
+        return true;
+      } catch (err) {
+        if (!(err instanceof PgError)) throw err;
+        return this.refuse(err, stmt.original, performance.now());
+      }
+    }
+    this.pipeline.send(frame.raw, { type: 'D', ...(stmt ? { sql: stmt.original } : {}) });
+    return true;
+  }
+
+  private async execute(frame: Frame): Promise<boolean> {
+    const { portal, maxRows } = fe.parseExecute(frame.body);
     if (this.stalePortal(portal)) return this.refuseStalePortal();
     const p = this.portals.get(portal);
     const started = performance.now();
+    if (p?.local && p.stmt?.local) {
+      if (!(await this.pipeline.settle())) return false;
+      const stmt = p.stmt;
+      try {
+        this.pipeline.reply(...(await executeLocal(this.localContext, p.stmt.local, p.local, maxRows)));
+      } catch (err) {
+        if (err === UPSTREAM_REFUSED) {
+          this.record(stmt, 'error', 'refused upstream', performance.now() - started, null);
+          return false;
+        }
+        if (!(err instanceof PgError)) throw err;
+        this.pipeline.poison(be.pgErrorResponse(err));
+        this.record(stmt, err.audit, err.message, performance.now() - started, null);
+        return false;
+      }
+      this.record(stmt, 'success', null, performance.now() - started, null);
+      return true;
+    }
     this.pipeline.send(frame.raw, {
       type: 'E',
       ...(p?.stmt ? { sql: p.stmt.original } : {}),
@@ -181,7 +281,23 @@ export class ExtendedSession {
     return true;
   }
 
+  private async close(frame: Frame): Promise<boolean> {
+    const { kind, name } = fe.parseTarget(frame.body);
+    const local = kind === 'S' ? this.statements.get(name)?.local : this.portals.get(name)?.local;
+    if (kind === 'S') this.statements.delete(name);
+    else this.endPortal(name);
+    if (!local) {
+      this.pipeline.send(frame.raw, { type: 'C' });
+      return true;
+    }
+    if (!(await this.pipeline.settle())) return false;
+    this.pipeline.reply(be.closeComplete());
+    return true;
+  }
+
   private executed(p: Portal | undefined, o: Outcome, ms: number): void {
+    if (o.skipped) return;
+    if (o.tag !== undefined) this.replay(p?.stmt?.classification, o.tag);
     if (!p?.stmt) return; // a statement PREPAREd in SQL: audited when it was prepared
     p.rows += o.rows;
     p.ms += ms;
@@ -193,6 +309,15 @@ export class ExtendedSession {
     Object.assign(p, { rows: 0, ms: 0, open: false });
   }
 
+  /** A completed statement's effect on the settings and on the block state. */
+  private replay(c: Classification | undefined, tag: string): void {
+    transactionEffect(this.state.settings, c, tag);
+    if (c?.kind !== 'transaction') return;
+    if (c.action === 'begin') this.block = true;
+    if (c.action === 'commit' || c.action === 'rollback') this.block = c.chain === true;
+    if (c.action !== 'savepoint' && c.action !== 'release') this.aborted = false;
+  }
+
   /** A portal read in chunks and never finished is recorded when it goes away. */
   private endPortal(name: string): void {
     const p = this.portals.get(name);
@@ -202,7 +327,7 @@ export class ExtendedSession {
 
   private stalePortal(name: string): boolean {
     const p = this.portals.get(name)?.stmt;
-    return p !== undefined && p.fingerprint !== this.auth.policy.fingerprint;
+    return p !== undefined && !p.local && p.fingerprint !== this.auth.policy.fingerprint;
   }
 
   private refuseStalePortal(): false {
@@ -216,11 +341,13 @@ export class ExtendedSession {
   /** Re-prepares `name` if it was rewritten under another policy set; false if now refused. */
   private async fresh(name: string): Promise<boolean> {
     const p = this.statements.get(name);
-    if (!p || p.fingerprint === this.auth.policy.fingerprint) return true;
+    // SHOW / SET / RESET are classified again at every Execute.
+    if (!p || p.local || p.fingerprint === this.auth.policy.fingerprint) return true;
     const started = performance.now();
     let next: Prepared;
     try {
-      next = await this.prepare(p.original, p.paramTypes);
+      next = await prepareStatement(this.prepareContext(), p.original, p.paramTypes);
+      if (next.local) throw new PgError('XX000', 'internal error');
     } catch (err) {
       if (!(err instanceof PgError)) throw err;
       // The old rewrite must never run again: it goes away upstream too.
@@ -238,30 +365,13 @@ export class ExtendedSession {
   }
 
   private closeStatement(name: string): void {
+    const local = this.statements.get(name)?.local;
     this.statements.delete(name);
-    this.pipeline.send(fe.close('S', name), { type: 'C', hidden: true });
+    if (!local) this.pipeline.send(fe.close('S', name), { type: 'C', hidden: true });
   }
 
-  private async prepare(text: string, paramTypes: number[]): Promise<Prepared> {
-    const policy = this.auth.policy;
-    const settings = this.state.settings;
-    const r = await rewrite(
-      text,
-      policy,
-      { searchPath: settings.searchPath(), settings },
-      { gate, ...rewriteCachesFor(this.auth.dataSource.id) },
-    );
-    if (r.statements.length > 1)
-      throw new PgError('42601', 'cannot insert multiple commands into a prepared statement');
-    const s = r.statements[0];
-    const base = { original: text, fingerprint: policy.fingerprint, paramTypes };
-    // No statement at all (empty, only comments): upstream answers EmptyQueryResponse.
-    if (!s) return { ...base, rewritten: text, policies: [] };
-    if (s.rewrittenSql === null)
-      throw new PgError('0A000', `${s.commandTag} is not supported in the extended query protocol`, {
-        hint: 'Send it as a simple query.',
-      });
-    return { ...base, rewritten: s.rewrittenSql, policies: s.policiesApplied };
+  private prepareContext(): PrepareContext {
+    return { policy: this.auth.policy, dataSourceId: this.auth.dataSource.id, settings: this.state.settings };
   }
 
   /** The proxy's refusal: upstream fails at the same point (see extended-upstream.ts). */

@@ -139,3 +139,28 @@ export const close = (kind: 'S' | 'P', name: string): Buffer =>
 export const sync = (): Buffer => new Writer().message('S');
 
 export const flush = (): Buffer => new Writer().message('H');
+
+/** 'B' Bind as the proxy reads it for the statements it answers itself (values are not kept). */
+export function parseBind(body: Buffer): {
+  portal: string;
+  statement: string;
+  paramCount: number;
+  resultFormats: number[];
+} {
+  const r = new BufferReader(body);
+  const portal = r.cstring();
+  const statement = r.cstring();
+  const formatCount = r.int16();
+  for (let i = 0; i < formatCount; i++) r.int16();
+  const paramCount = r.int16();
+  if (formatCount < 0 || paramCount < 0) throw new ProtocolViolation('invalid Bind message');
+  for (let i = 0; i < paramCount; i++) {
+    const len = r.int32();
+    if (len > 0) r.bytes(len);
+  }
+  const resultCount = r.int16();
+  if (resultCount < 0) throw new ProtocolViolation('invalid Bind message');
+  const resultFormats = Array.from({ length: resultCount }, () => r.int16());
+  if (r.remaining !== 0) throw new ProtocolViolation('invalid Bind message');
+  return { portal, statement, paramCount, resultFormats };
+}

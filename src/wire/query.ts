@@ -5,8 +5,18 @@
  * A query string becomes segments: consecutive statements with upstream SQL
  * go up joined in one 'Q' (PostgreSQL then gives them its implicit
  * transaction and stops at the first error); SHOW / SET / RESET are handled
- * here between segments. The first error ends the string, as in PostgreSQL.
- * Rewriter refusals never reach the upstream.
+ * here between segments (local-settings.ts). The first error ends the
+ * string, as in PostgreSQL. Rewriter refusals never reach the upstream.
+ *
+ * Session settings (search path included) live in the session's
+ * SessionSettings, shared with the extended protocol. Statements outside a
+ * transaction block form one implicit transaction, as in PostgreSQL: when
+ * the string fails, its SETs are rolled back. The upstream ran each segment
+ * in its own implicit transaction, so after any restore (failed string,
+ * ROLLBACK, ROLLBACK TO SAVEPOINT) the upstream parameters that changed are
+ * set again (`resync`), silently. A SET LOCAL outside a transaction block
+ * has no upstream effect (it would end with its own segment); PostgreSQL's
+ * 25P01 warning is given for a lone one.
  *
  * An error the proxy raises itself inside a transaction block must leave
  * the session where PostgreSQL would: in a failed transaction ('E'), where
@@ -18,34 +28,25 @@
 import { performance } from 'node:perf_hooks';
 import type { QueryAuditQueue, QueryAuditRecord } from '../audit/query-audit-queue.js';
 import { PgError } from '../sql/errors.js';
-import { classifierGate, type RewrittenStatement, rewrite, type SessionState } from '../sql/rewrite.js';
-import type { Classification } from '../sql/classify.js';
-import { quoteIdent, type SessionSettings, upstreamSetSql } from '../sql/settings.js';
+import { classifierGate, type RewrittenStatement, rewrite } from '../sql/rewrite.js';
+import { type SessionSettings, upstreamSetSql } from '../sql/settings.js';
 import type { AuthenticatedSession } from './auth.js';
 import * as be from './backend.js';
 import { auditStatement, type StatementOutcome } from './audit.js';
 import { rewriteCachesFor } from './rewrite-caches.js';
 import type { ClientConnection } from './connection.js';
+import {
+  applyLocal,
+  parameterStatusChanges,
+  reportedBy,
+  resyncSql,
+  showResult,
+  transactionAborted,
+  snapshotLayers,
+  transactionEffect,
+  upstreamSql,
+} from './local-settings.js';
 import type { RunResult, UpstreamRelay } from './relay.js';
-
-/** Parameters PostgreSQL reports with ParameterStatus (GUC_REPORT), by lower-case name. */
-export const REPORTED = new Map(
-  [
-    'application_name',
-    'client_encoding',
-    'DateStyle',
-    'default_transaction_read_only',
-    'in_hot_standby',
-    'integer_datetimes',
-    'IntervalStyle',
-    'is_superuser',
-    'server_encoding',
-    'server_version',
-    'session_authorization',
-    'standard_conforming_strings',
-    'TimeZone',
-  ].map((n) => [n.toLowerCase(), n]),
-);
 
 const gate = classifierGate();
 
@@ -59,7 +60,6 @@ export const ABORT_TRANSACTION_SQL =
 
 export class QueryRunner {
   status: be.TransactionStatus = 'I';
-  private session: SessionState;
   /** The client's current query text: error texts are checked against it (sanitize.ts). */
   private text = '';
 
@@ -69,49 +69,54 @@ export class QueryRunner {
     private readonly auth: AuthenticatedSession,
     readonly settings: SessionSettings,
     private readonly audit: QueryAuditQueue | undefined,
-  ) {
-    this.session = { searchPath: settings.searchPath(), settings };
-  }
+  ) {}
 
   /** `application_name` from the startup packet, as PostgreSQL cleans it (printable ASCII, 63 bytes). */
   async applyStartupParameters(parameters: Map<string, string>): Promise<void> {
     const raw = parameters.get('application_name');
-    if (raw === undefined || raw === '') return;
-    const value = raw.replace(/[^\x20-\x7e]/g, '?').slice(0, 63);
-    const assignment = { name: 'application_name', value, upstream: true };
-    const r = await this.relay.query(upstreamSetSql(assignment, false), { forwardReady: false, quiet: true });
-    if (!r.error) this.settings.apply({ kind: 'set', isLocal: false, assignments: [assignment] });
+    if (raw !== undefined && raw !== '') {
+      const value = raw.replace(/[^\x20-\x7e]/g, '?').slice(0, 63);
+      const assignment = { name: 'application_name', value, upstream: true };
+      const r = await this.relay.query(upstreamSetSql(assignment, false), {
+        forwardReady: false,
+        quiet: true,
+      });
+      if (!r.error) this.settings.setStartupValue('application_name', value);
+    }
+    // The session start announces every reported value (client.ts): nothing is pending.
+    this.settings.reportChanges(reportedBy(this.settings));
   }
 
   async simpleQuery(text: string): Promise<void> {
     this.text = text;
     const started = performance.now();
     let statements: RewrittenStatement[];
-    let next: SessionState;
     try {
-      const result = await rewrite(text, this.auth.policy, this.session, {
+      const session = { searchPath: this.settings.searchPath(), settings: this.settings };
+      const result = await rewrite(text, this.auth.policy, session, {
         gate,
         ...rewriteCachesFor(this.auth.dataSource.id),
       });
       statements = result.statements;
-      next = result.session;
     } catch (err) {
       if (!(err instanceof PgError)) throw err;
       this.conn.send(be.pgErrorResponse(err));
       await this.abortTransaction();
-      this.conn.send(be.readyForQuery(this.status));
+      this.ready();
       const time = err.audit === 'denied' ? null : performance.now() - started;
       this.audited(text, null, [], err.audit, err.message, time, null);
       return;
     }
     if (statements.length === 0) {
-      this.conn.send(be.emptyQueryResponse(), be.readyForQuery(this.status));
+      this.conn.send(be.emptyQueryResponse());
+      this.ready();
       return;
     }
+    const lone = statements.length === 1;
     let failed = false;
     for (let i = 0; i < statements.length && !failed;) {
       if (statements[i]!.rewrittenSql === null) {
-        failed = !(await this.local(statements[i]!));
+        failed = !(await this.local(statements[i]!, lone));
         i++;
         continue;
       }
@@ -121,26 +126,60 @@ export class QueryRunner {
       const t0 = performance.now();
       const r = await this.upstream(batch.map((s) => s.rewrittenSql).join(';\n'), false);
       const ms = (performance.now() - t0) / batch.length;
+      let restored = false;
       batch.forEach((s, k) => {
-        if (k < r.tags.length)
+        if (k < r.tags.length) {
           this.recordStatement(s, 'success', null, ms, r.tags.length === 1 ? r.rows : null);
-        else if (k === r.tags.length && r.error)
+          restored = this.replay(s, r.tags[k]!) || restored;
+        } else if (k === r.tags.length && r.error)
           this.recordStatement(s, 'error', r.error.get('M') ?? '', ms, null);
       });
+      if (restored) await this.resync(this.before!);
       failed = r.error !== undefined;
       i = j;
     }
-    // A failed string keeps the old search path: PostgreSQL would have rolled the SET back too.
-    if (!failed) this.session = { ...next, settings: this.settings };
-    this.conn.send(be.readyForQuery(this.status));
+    await this.endImplicitTransaction(failed);
+    this.ready();
+  }
+
+  /** Layers before the first restore of a batch (see `replay`). */
+  private before: ReturnType<typeof snapshotLayers> | undefined;
+
+  /** A completed statement's effect on the settings; true when values were restored. */
+  private replay(s: RewrittenStatement, tag: string): boolean {
+    const snapshot = snapshotLayers(this.settings);
+    const restored = transactionEffect(this.settings, s.classification, tag);
+    if (restored && !this.before) this.before = snapshot;
+    return restored;
+  }
+
+  /** End of the string outside a transaction block: its implicit transaction commits or rolls back. */
+  private async endImplicitTransaction(failed: boolean): Promise<void> {
+    if (this.status === 'I' && this.settings.inTransaction) {
+      const snapshot = snapshotLayers(this.settings);
+      this.settings.endTransaction(!failed);
+      if (failed) this.before ??= snapshot;
+    }
+    if (this.before) await this.resync(this.before);
+  }
+
+  /** Sets upstream parameters again after a restore the upstream did not share (see the header). */
+  private async resync(before: ReturnType<typeof snapshotLayers>): Promise<void> {
+    this.before = undefined;
+    const sql = resyncSql(before, this.settings);
+    if (sql.length === 0 || this.status === 'E') return;
+    const r = await this.relay.query(sql.join(';\n'), { forwardReady: false, silent: true });
+    this.status = r.status;
+  }
+
+  /** ParameterStatus for reported values that changed, then ReadyForQuery. */
+  private ready(): void {
+    this.conn.send(...parameterStatusChanges(this.settings, this.status), be.readyForQuery(this.status));
   }
 
   private async upstream(sql: string, quiet: boolean): Promise<RunResult> {
-    const before = this.status;
     const r = await this.relay.query(sql, { forwardReady: false, quiet, userSql: this.text });
     this.status = r.status;
-    if (before === 'I' && r.status !== 'I') this.settings.beginTransaction();
-    if (before !== 'I' && r.status === 'I') this.settings.endTransaction(r.tags.at(-1) === 'COMMIT');
     return r;
   }
 
@@ -155,17 +194,24 @@ export class QueryRunner {
     this.status = r.status;
   }
 
-  /** SHOW / SET / RESET; false after an error (already sent). */
-  private async local(s: RewrittenStatement): Promise<boolean> {
+  /** SHOW / SET / RESET; false after an error (already sent). `lone`: the only statement of the string. */
+  private async local(s: RewrittenStatement, lone: boolean): Promise<boolean> {
     const started = performance.now();
-    const c = s.classification as Classification | undefined;
+    const c = s.classification;
     try {
-      if (c?.kind === 'show') this.show(c.name);
-      else if (c?.kind === 'set' || c?.kind === 'reset') {
-        const sql =
-          c.kind === 'set'
-            ? c.assignments.filter((a) => a.upstream).map((a) => upstreamSetSql(a, c.isLocal))
-            : [c.name === 'all' ? 'RESET ALL' : `RESET ${quoteIdent(c.name)}`];
+      if (this.status === 'E') throw transactionAborted();
+      if (c?.kind === 'show') {
+        const shown = showResult(this.settings, c.name);
+        if (shown instanceof PgError) throw shown;
+        this.conn.send(
+          be.rowDescription(shown.fields),
+          ...shown.rows.map((r) => be.dataRow(r)),
+          be.commandComplete('SHOW'),
+        );
+      } else if (c?.kind === 'set' || c?.kind === 'reset') {
+        const outside = this.status === 'I';
+        // Outside a block a LOCAL value would end with its own upstream segment: nothing to send.
+        const sql = outside && c.isLocal ? [] : upstreamSql(c, this.settings);
         if (sql.length > 0) {
           const r = await this.upstream(sql.join(';\n'), true);
           if (r.error) {
@@ -173,14 +219,7 @@ export class QueryRunner {
             return false;
           }
         }
-        const before = new Map([...REPORTED.keys()].map((k) => [k, this.settings.get(k)]));
-        this.settings.apply(c);
-        for (const [key, display] of REPORTED) {
-          const value = this.settings.get(key);
-          if (value !== undefined && value !== before.get(key))
-            this.conn.send(be.parameterStatus(display, value));
-        }
-        this.conn.send(be.commandComplete(s.commandTag));
+        this.conn.send(...applyLocal(this.settings, c, outside && lone), be.commandComplete(s.commandTag));
       } else {
         throw new PgError('XX000', 'internal error');
       }
@@ -193,25 +232,6 @@ export class QueryRunner {
     }
     this.recordStatement(s, 'success', null, performance.now() - started, null);
     return true;
-  }
-
-  private show(name: string): void {
-    if (name.toLowerCase() === 'all') {
-      const rows = this.settings.showAll();
-      this.conn.send(
-        be.rowDescription([be.textField('name'), be.textField('setting'), be.textField('description')]),
-        ...rows.map((r) => be.dataRow([r.name, r.setting, r.description])),
-        be.commandComplete('SHOW'),
-      );
-      return;
-    }
-    const shown = this.settings.show(name);
-    if (shown instanceof PgError) throw shown;
-    this.conn.send(
-      be.rowDescription([be.textField(shown.name)]),
-      be.dataRow([shown.value]),
-      be.commandComplete('SHOW'),
-    );
   }
 
   private recordStatement(

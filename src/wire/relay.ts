@@ -13,13 +13,21 @@
  *  ReadyForQuery    transaction status; forwarded only when the caller asks
  *  ParameterStatus, BackendKeyData   dropped: the proxy reports its own (V117)
  *
- * Backpressure: when the client socket's buffer is full the upstream socket
- * is paused until 'drain', so a large result never accumulates in memory.
+ * Backpressure both ways: when the client socket's buffer is full the
+ * upstream socket is paused until 'drain', so a large result never
+ * accumulates in memory; `upstreamWritable()` lets the session stop reading
+ * client messages while the upstream socket's buffer is full.
+ *
+ * The connection is pooled (upstream-pool.ts), so the relay only borrows
+ * the socket: `detach()` removes every listener it added (on both sockets)
+ * and says whether the connection is left at a message boundary. If the
+ * client goes away while something is in flight, the upstream connection
+ * is destroyed: a paused result would otherwise never finish.
  */
 import type net from 'node:net';
 import type { TransactionStatus } from './backend.js';
 import { BufferReader } from './buffer.js';
-import type { Frame } from './frames.js';
+import type { Frame, FrameReader } from './frames.js';
 import * as fe from './frontend.js';
 import { encodeNotice, sanitizeFields } from './sanitize.js';
 import { parseNoticeFields, type UpstreamConnection } from './upstream.js';
@@ -60,26 +68,52 @@ export class UpstreamGone extends Error {
   }
 }
 
+export interface RelayOptions {
+  /** Where frames are read from; default the connection's reader (client.ts passes its demultiplexer). */
+  frames?: FrameReader;
+  /** True while the session has messages in flight besides a simple query (the extended pipeline). */
+  inFlight?: () => boolean;
+}
+
 export class UpstreamRelay {
   private run: ActiveRun | undefined;
   private gone: UpstreamGone | undefined;
-  private lastFatal: Map<string, string> | undefined;
+  private detached = false;
+  private readonly frames: FrameReader;
+  private readonly onData = (chunk: Buffer): void => {
+    this.upstream.reader.push(chunk);
+    this.drain();
+  };
+  private readonly onError = (): void => undefined; // 'close' follows and carries the consequence
+  private readonly onClose = (): void => this.lost();
+  private readonly onClientDrain = (): void => {
+    if (!this.detached) this.upstream.socket.resume();
+  };
+  private readonly onClientClose = (): void => {
+    // A result paused for a client that is gone would never finish: end the backend's work.
+    if (this.busy) this.upstream.socket.destroy();
+  };
 
   constructor(
     private readonly upstream: UpstreamConnection,
     private readonly client: net.Socket,
     /** Called once when the upstream connection ends outside the proxy's control. */
     private readonly onGone: (err: UpstreamGone) => void,
+    private readonly options: RelayOptions = {},
   ) {
+    this.frames = options.frames ?? upstream.reader;
+    upstream.reader.lastFatal = undefined; // a pooled connection's past is not this session's
     const { socket } = upstream;
-    socket.on('data', (chunk: Buffer) => {
-      upstream.reader.push(chunk);
-      this.drain();
-    });
-    socket.on('error', () => undefined); // 'close' follows and carries the consequence
-    socket.on('close', () => this.lost());
+    socket.on('data', this.onData).on('error', this.onError).on('close', this.onClose);
+    client.on('close', this.onClientClose);
+    if (socket.destroyed) queueMicrotask(() => this.lost());
     socket.resume();
     this.drain(); // bytes that arrived with the startup's last read
+  }
+
+  /** A simple query or pipelined messages are waiting for answers. */
+  get busy(): boolean {
+    return this.run !== undefined || (this.options.inFlight?.() ?? false);
   }
 
   /** Sends `sql` as one 'Q' and resolves at ReadyForQuery; rejects with UpstreamGone. */
@@ -92,15 +126,49 @@ export class UpstreamRelay {
     });
   }
 
+  /**
+   * Resolves once the upstream socket can take more (its buffer below the
+   * high-water mark), or when it closed. The session awaits this before
+   * reading the next client message.
+   */
+  upstreamWritable(): Promise<void> {
+    const { socket } = this.upstream;
+    if (!socket.writableNeedDrain || socket.destroyed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        socket.off('drain', done).off('close', done);
+        resolve();
+      };
+      socket.on('drain', done).on('close', done);
+    });
+  }
+
+  /**
+   * Hands the socket back: removes the relay's listeners from both sockets
+   * and pauses the upstream. True when the connection is left between
+   * messages (nothing running, nothing buffered, still open).
+   */
+  detach(): boolean {
+    if (this.detached) return false;
+    this.detached = true;
+    const { socket, reader } = this.upstream;
+    socket.off('data', this.onData).off('error', this.onError).off('close', this.onClose);
+    this.client.off('close', this.onClientClose).off('drain', this.onClientDrain);
+    socket.pause();
+    return !this.gone && !this.busy && !socket.destroyed && reader.pending === 0;
+  }
+
+  /** Ends the upstream connection (when the pool does not get it back). */
   close(): void {
+    if (this.detached) return;
     const { socket } = this.upstream;
     if (!socket.destroyed) socket.end(fe.terminate());
     setTimeout(() => socket.destroy(), 1000).unref();
   }
 
   private lost(): void {
-    if (this.gone) return;
-    this.gone = new UpstreamGone(this.lastFatal);
+    if (this.gone || this.detached) return;
+    this.gone = new UpstreamGone(this.upstream.reader.lastFatal);
     const run = this.run;
     this.run = undefined;
     run?.reject(this.gone);
@@ -109,7 +177,7 @@ export class UpstreamRelay {
 
   /** Relays every complete frame; one corked write per upstream read. */
   private drain(): void {
-    const { reader } = this.upstream;
+    const reader = this.frames;
     this.client.cork();
     try {
       for (let frame = reader.next(); frame; frame = reader.next()) this.handle(frame);
@@ -119,9 +187,9 @@ export class UpstreamRelay {
     } finally {
       this.client.uncork();
     }
-    if (this.client.writableNeedDrain && !this.upstream.socket.isPaused()) {
+    if (this.client.writableNeedDrain && !this.upstream.socket.isPaused() && !this.client.destroyed) {
       this.upstream.socket.pause();
-      this.client.once('drain', () => this.upstream.socket.resume());
+      this.client.once('drain', this.onClientDrain);
     }
   }
 
@@ -140,10 +208,7 @@ export class UpstreamRelay {
       case 'E':
       case 'N': {
         const fields = parseNoticeFields(frame.body);
-        if (frame.type === 'E') {
-          if (fields.get('V') === 'FATAL' || fields.get('S') === 'FATAL') this.lastFatal = fields;
-          if (run) run.result.error ??= fields;
-        }
+        if (frame.type === 'E' && run) run.result.error ??= fields;
         if (!run?.options.silent)
           forward(encodeNotice(frame.type, sanitizeFields(fields, run?.options.userSql ?? '')));
         return;

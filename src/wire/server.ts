@@ -1,12 +1,19 @@
 /**
- * The data plane's listener (pgbouncer's "pooler" role, minus the pool):
- * accepts TCP connections on ROWGATE_PROXY_BIND_ADDR, runs one ClientSession
- * per connection, and on stop terminates every session with FATAL 57P01
- * before closing. A failing socket only ever ends its own session.
+ * The data plane's listener (pgbouncer's "pooler"): accepts TCP connections
+ * on ROWGATE_PROXY_BIND_ADDR and runs one ClientSession per connection. A
+ * failing socket only ever ends its own session.
  *
  * Process-wide state shared by the sessions lives here: the TLS context
- * (tls.ts), the cancel-key table (cancel.ts) and the connection counters
- * (limits.ts). They reach auth.ts through the session context.
+ * (tls.ts), the cancel-key table (cancel.ts), the connection counters
+ * (limits.ts) and the upstream pools (upstream-pool.ts). They reach
+ * client.ts and auth.ts through the session context.
+ *
+ * Stop (`close`): the listener stops accepting at once (new connection
+ * attempts are refused). With `drainMs` > 0 every session ends at its next
+ * quiet point (client.ts `drain`: idle sessions at once, busy ones right
+ * after the ReadyForQuery that ends their work) and whatever is left at the
+ * deadline is terminated; without it, every session is terminated at once.
+ * Terminated sessions get FATAL 57P01. The pools close last.
  */
 import net from 'node:net';
 import type { QueryAuditQueue } from '../audit/query-audit-queue.js';
@@ -20,6 +27,10 @@ import { CancelRegistry } from './cancel.js';
 import { ClientSession, type SessionContext } from './client.js';
 import { ConnectionLimits } from './limits.js';
 import { loadProxyTls, type ProxyTls, type ProxyTlsOptions } from './tls.js';
+import { UpstreamPools } from './upstream-pools.js';
+import { loadSessionAccess } from './session-access.js';
+import { SessionRegistry } from './session-registry.js';
+import type { ChangeFeed } from '../store/change-feed.js';
 
 export interface ProxyServerOptions {
   bind: BindAddress;
@@ -41,6 +52,19 @@ export interface ProxyServerOptions {
   cancel?: CancelRegistry;
   /** Cleartext password authentication besides SCRAM (ROWGATE_CLEARTEXT_PASSWORD); default 'off'. */
   cleartextPassword?: CleartextPasswordMode;
+  /** Committed admin changes (this process and the other replicas); absent: this process's commits only. */
+  changes?: ChangeFeed | undefined;
+  /** Most upstream connections per data source (ROWGATE_UPSTREAM_POOL_SIZE); absent = unlimited. */
+  upstreamPoolSize?: number;
+  /** Seconds a clean upstream connection is kept for reuse (ROWGATE_UPSTREAM_POOL_IDLE_SECS); default 60, 0 = none. */
+  upstreamPoolIdleSecs?: number;
+  /** How long a session waits for a connection when its pool is full; default 10 s. */
+  upstreamAcquireTimeoutMs?: number;
+}
+
+export interface CloseOptions {
+  /** Let running statements finish for up to this many ms (see the header); default 0. */
+  drainMs?: number;
 }
 
 export interface ProxyServer {
@@ -52,8 +76,10 @@ export interface ProxyServer {
   readonly tls: ProxyTls | undefined;
   /** The cancel-key table sessions register their BackendKeyData in. */
   readonly cancel: CancelRegistry;
-  /** Stops accepting, terminates every session, resolves once all sessions ended. */
-  close(): Promise<void>;
+  /** The upstream connection pools. */
+  readonly pools: UpstreamPools;
+  /** Stops accepting, ends every session (draining first if asked), resolves once all ended. */
+  close(options?: CloseOptions): Promise<void>;
 }
 
 /** Starts listening; rejects with the listen error (the caller turns it into a bind error). */
@@ -64,6 +90,18 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     maxConnections: options.maxConnections ?? 0,
     maxConnectionsPerUser: options.maxConnectionsPerUser ?? 0,
   });
+  const pools = new UpstreamPools({
+    maxSize: options.upstreamPoolSize ?? Number.POSITIVE_INFINITY,
+    idleSecs: options.upstreamPoolIdleSecs ?? 60,
+    ...(options.upstreamAcquireTimeoutMs ? { acquireTimeoutMs: options.upstreamAcquireTimeoutMs } : {}),
+    logger: options.logger,
+  });
+  // Open sessions follow admin changes: new policy sets before their next statement, lost access ends them.
+  const sessions = new SessionRegistry(
+    (userId, dataSourceId) => loadSessionAccess(options.store, options.cipher, userId, { id: dataSourceId }),
+    options.logger,
+  );
+  const unfollow = sessions.follow(options.changes ?? options.store);
   // auth.ts reads tls / cancel / limits from the same object client.ts hands it.
   const ctx: SessionContext & AuthContext = {
     store: options.store,
@@ -77,13 +115,24 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     cancel,
     limits,
     cleartextPassword: options.cleartextPassword ?? 'off',
+    pools,
+    sessions,
   };
   const live = new Map<ClientSession, Promise<void>>();
+  let lastCapWarning = 0;
   const server = net.createServer((socket) => {
     const session = new ClientSession(socket, ctx);
     if (!limits.open(session.conn)) {
       // Past the hard cap even start-up is refused: the socket closes before any byte is read.
       socket.destroy();
+      const now = Date.now();
+      if (now - lastCapWarning > 60_000) {
+        lastCapWarning = now;
+        options.logger.warn(
+          { refused: limits.refusedAtStartup },
+          'start-up cap reached: sockets closed unread',
+        );
+      }
       return;
     }
     const done = session.run().finally(() => {
@@ -112,12 +161,26 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     },
     tls,
     cancel,
-    close() {
+    pools,
+    close(closeOptions = {}) {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        unfollow();
+        const drainMs = closeOptions.drainMs ?? 0;
+        if (drainMs > 0 && live.size > 0) {
+          options.logger.info({ sessions: live.size, drainMs }, 'draining proxy sessions');
+          for (const session of live.keys()) session.drain();
+          let timer: NodeJS.Timeout | undefined;
+          const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)));
+          await Promise.race([Promise.all([...live.values()]), deadline]);
+          clearTimeout(timer);
+          if (live.size > 0)
+            options.logger.warn({ sessions: live.size }, 'terminating sessions still running');
+        }
         for (const session of live.keys()) session.terminate();
         await Promise.all([...live.values()]);
         await stopped;
+        pools.close();
       })();
       return closing;
     },

@@ -1,14 +1,19 @@
 /**
  * The upstream side: a raw protocol 3.0 client that opens one connection to
- * the data source's PostgreSQL for one Rowgate session (no pool yet, see
- * server.ts). It negotiates TLS as the data source's sslmode says, answers
- * whichever password authentication the server asks for (SCRAM-SHA-256, md5,
+ * the data source's PostgreSQL (the pool, upstream-pool.ts, decides when).
+ * It negotiates TLS as the data source's sslmode says, answers whichever
+ * password authentication the server asks for (SCRAM-SHA-256, md5,
  * cleartext), pins `default_transaction_read_only=on` through the startup
- * options, and stops at the first ReadyForQuery. From then on the session
- * owns the socket and the frame reader (which may already hold bytes).
+ * options (so `DISCARD ALL`/`RESET ALL` return to it: startup options are
+ * the reset values), and stops at the first ReadyForQuery. From then on
+ * whoever checked the connection out owns the socket and the frame reader
+ * (which may already hold bytes).
  *
  * The upstream's ParameterStatus values and BackendKeyData are kept here for
  * the proxy's own use only; they are never forwarded (threat model V117).
+ * The frame reader remembers the last "terminating connection" message the
+ * upstream sent (FATAL, or the WARNING of an immediate shutdown), so the
+ * session can tell the client why the connection ended (57P01 vs 08006).
  */
 import { isIP } from 'node:net';
 import net from 'node:net';
@@ -32,10 +37,34 @@ export interface UpstreamSettings {
 
 export type UpstreamSocket = net.Socket | tls.TLSSocket;
 
+/** A FrameReader that notes why the upstream is about to close the connection. */
+export class UpstreamFrameReader extends FrameReader {
+  /** Fields of the last FATAL error, or of a 57Pxx shutdown warning, seen on this connection. */
+  lastFatal: Map<string, string> | undefined;
+
+  override next(): Frame | null {
+    const frame = super.next();
+    if (frame && (frame.type === 'E' || frame.type === 'N')) this.watch(frame);
+    return frame;
+  }
+
+  private watch(frame: Frame): void {
+    let fields: Map<string, string>;
+    try {
+      fields = parseNoticeFields(frame.body);
+    } catch {
+      return; // malformed: the consumer of the frame deals with it
+    }
+    const severity = fields.get('V') ?? fields.get('S');
+    // An immediate shutdown only sends a WARNING (57P01) before the backend exits.
+    if (severity === 'FATAL' || (fields.get('C') ?? '').startsWith('57P')) this.lastFatal = fields;
+  }
+}
+
 export interface UpstreamConnection {
   socket: UpstreamSocket;
   /** Holds any bytes received after the first ReadyForQuery. */
-  reader: FrameReader;
+  reader: UpstreamFrameReader;
   parameters: Map<string, string>;
   /** The upstream backend's BackendKeyData: what a CancelRequest for this session must carry. */
   backendKey?: { processId: number; secretKey: number } | undefined;
@@ -64,16 +93,20 @@ export async function connectUpstream(settings: UpstreamSettings): Promise<Upstr
   const timeoutMs = settings.connectTimeoutMs ?? 10_000;
   let socket: UpstreamSocket = net.connect({ host: settings.host, port: settings.port });
   socket.setNoDelay(true);
+  // For the socket's whole life, whoever owns it learns of failures from 'close', which follows
+  // every error: this guard keeps an error from ever being unhandled, in any phase.
+  socket.on('error', ignoreError);
   const timer = setTimeout(
     () => socket.destroy(new Error(`timeout after ${timeoutMs} ms connecting upstream`)),
     timeoutMs,
   );
   try {
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
-    if (settings.sslmode !== 'disable') socket = await negotiateTls(socket, settings);
+    await nextEvent(socket, 'connect');
+    if (settings.sslmode !== 'disable') {
+      const secured = await negotiateTls(socket, settings);
+      if (secured !== socket) secured.on('error', ignoreError);
+      socket = secured;
+    }
     return await startup(socket, settings);
   } catch (err) {
     socket.destroy();
@@ -87,11 +120,7 @@ export async function connectUpstream(settings: UpstreamSettings): Promise<Upstr
 /** SSLRequest and handshake as `sslmode` says (also used for upstream CancelRequests, cancel.ts). */
 export async function negotiateTls(socket: net.Socket, settings: UpstreamSettings): Promise<UpstreamSocket> {
   socket.write(fe.sslRequest());
-  const answer = await new Promise<Buffer>((resolve, reject) => {
-    socket.once('data', resolve);
-    socket.once('error', reject);
-    socket.once('close', () => reject(new Error('upstream closed during SSL negotiation')));
-  });
+  const answer = await nextEvent<Buffer>(socket, 'data', 'upstream closed during SSL negotiation');
   // More than one byte would be data injected before the handshake (CVE-2021-23214).
   if (answer.length !== 1) throw new Error('unexpected data after the upstream SSL response');
   if (answer[0] !== 0x53 /* S */) {
@@ -104,15 +133,38 @@ export async function negotiateTls(socket: net.Socket, settings: UpstreamSetting
     rejectUnauthorized: verify,
     ...(isIP(settings.host) === 0 ? { servername: settings.host } : {}),
   });
-  await new Promise<void>((resolve, reject) => {
-    secure.once('secureConnect', resolve);
-    secure.once('error', reject);
-  });
+  await nextEvent(secure, 'secureConnect');
   return secure;
 }
 
+const ignoreError = (): void => undefined;
+
+/**
+ * The next `event` (its first argument); rejects on 'error', or on 'close'
+ * with `closedMessage`. Removes its listeners either way: a pooled socket
+ * lives long, and nothing of its start-up may stay attached.
+ */
+function nextEvent<T = void>(socket: net.Socket, event: string, closedMessage?: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const done = () => {
+      socket.off(event, onEvent).off('error', onError).off('close', onClose);
+    };
+    const onEvent = (value: T) => {
+      done();
+      resolve(value);
+    };
+    const onError = (err: Error) => {
+      done();
+      reject(err);
+    };
+    const onClose = () => onError(new Error(closedMessage ?? 'upstream closed the connection'));
+    socket.on(event, onEvent).on('error', onError);
+    if (closedMessage) socket.on('close', onClose);
+  });
+}
+
 async function startup(socket: UpstreamSocket, settings: UpstreamSettings): Promise<UpstreamConnection> {
-  const reader = new FrameReader();
+  const reader = new UpstreamFrameReader();
   const frames = frameQueue(socket, reader);
   socket.write(
     fe.startupMessage({
@@ -196,11 +248,9 @@ function frameQueue(socket: UpstreamSocket, reader: FrameReader) {
       }
     },
     detach(): void {
-      // Paused until the session attaches its own listeners, so no byte is lost in between;
-      // the session also listens for 'close', which follows any error swallowed here.
+      // Paused until the owner attaches its own listeners, so no byte is lost in between.
       socket.pause();
       socket.off('data', onData).off('error', onError).off('close', onClose);
-      socket.on('error', () => undefined);
     },
   };
 }
