@@ -41,6 +41,7 @@ import type { AuthThrottle } from './auth-throttle.js';
 import { type AuthenticatedSession, startSession } from './auth.js';
 import type { CancelRegistry } from './cancel.js';
 import * as be from './backend.js';
+import { batchedWrite } from './batched-write.js';
 import { ProtocolViolation } from './buffer.js';
 import { ClientConnection, ClientGone } from './connection.js';
 import type { Frame } from './frames.js';
@@ -218,7 +219,7 @@ export class ClientSession {
     );
     const socket = upstream.socket;
     const pipeline = new ExtendedPipeline({
-      writeUpstream: (raw) => void socket.write(raw),
+      writeUpstream: (raw) => void batchedWrite(socket, raw),
       sendClient: (raw) => void this.conn.send(raw),
       onReady: (status, tag) => {
         this.extended?.ready(status, tag);

@@ -24,6 +24,7 @@
  * client goes away while something is in flight, the upstream connection
  * is destroyed: a paused result would otherwise never finish.
  */
+import { batchedWrite } from './batched-write.js';
 import type net from 'node:net';
 import type { TransactionStatus } from './backend.js';
 import { BufferReader } from './buffer.js';
@@ -122,7 +123,7 @@ export class UpstreamRelay {
     if (this.run) return Promise.reject(new Error('a query is already running upstream'));
     return new Promise<RunResult>((resolve, reject) => {
       this.run = { options, result: { status: 'I', tags: [], rows: 0 }, resolve, reject };
-      this.upstream.socket.write(fe.query(sql));
+      batchedWrite(this.upstream.socket, fe.query(sql));
     });
   }
 

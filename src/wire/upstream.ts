@@ -15,6 +15,7 @@
  * upstream sent (FATAL, or the WARNING of an immediate shutdown), so the
  * session can tell the client why the connection ended (57P01 vs 08006).
  */
+import { DEFAULT_SETTINGS_LIMITS } from '../sql/settings.js';
 import { isIP } from 'node:net';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -163,6 +164,18 @@ function nextEvent<T = void>(socket: net.Socket, event: string, closedMessage?: 
   });
 }
 
+/**
+ * Pinned as the connection's defaults, so DISCARD ALL and RESET return to
+ * them: read-only, and the timeouts the proxy shows a new session (their caps).
+ * A client may lower a timeout (SET, checked by settings.ts), never lift it.
+ */
+const UPSTREAM_SESSION_OPTIONS = [
+  '-c default_transaction_read_only=on',
+  `-c statement_timeout=${DEFAULT_SETTINGS_LIMITS.maxStatementTimeoutMs}`,
+  `-c lock_timeout=${DEFAULT_SETTINGS_LIMITS.maxLockTimeoutMs}`,
+  `-c idle_in_transaction_session_timeout=${DEFAULT_SETTINGS_LIMITS.maxIdleInTransactionSessionTimeoutMs}`,
+].join(' ');
+
 async function startup(socket: UpstreamSocket, settings: UpstreamSettings): Promise<UpstreamConnection> {
   const reader = new UpstreamFrameReader();
   const frames = frameQueue(socket, reader);
@@ -172,7 +185,7 @@ async function startup(socket: UpstreamSocket, settings: UpstreamSettings): Prom
       database: settings.database,
       client_encoding: 'UTF8',
       application_name: settings.applicationName ?? 'rowgate',
-      options: '-c default_transaction_read_only=on',
+      options: UPSTREAM_SESSION_OPTIONS,
     }),
   );
   const parameters = new Map<string, string>();

@@ -49,6 +49,7 @@ describe('UpstreamPool reuse and reset', () => {
     expect(await value(first, 'SHOW default_transaction_read_only')).toBe('on');
     for (const sql of [
       'SET default_transaction_read_only = off',
+      'SET statement_timeout = 0',
       "SET work_mem = '1234kB'",
       "SET application_name = 'dirty'",
       'PREPARE leftover AS SELECT 1',
@@ -71,6 +72,10 @@ describe('UpstreamPool reuse and reset', () => {
     expect(listeners(second)).toEqual(before);
     expect(await value(second, 'SELECT pg_backend_pid()')).toBe(pid);
     expect(await value(second, 'SHOW default_transaction_read_only')).toBe('on');
+    // The timeout caps are connection defaults too: DISCARD ALL brings them back.
+    expect(await value(second, 'SHOW statement_timeout')).toBe('5min');
+    expect(await value(second, 'SHOW idle_in_transaction_session_timeout')).toBe('5min');
+    expect(await value(second, 'SHOW lock_timeout')).toBe('1min');
     expect(await value(second, 'SHOW work_mem')).not.toBe('1234kB');
     expect(await value(second, 'SHOW application_name')).toBe('rowgate');
     expect(second.parameters.get('application_name')).toBe('rowgate');
