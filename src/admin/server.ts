@@ -30,7 +30,8 @@ export interface AdminServerOptions {
   logger?: Logger;
 }
 
-const SECURITY_HEADERS: Record<string, string> = {
+/** On every response; routes that hijack the reply (SSE) must write them themselves. */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'strict-transport-security': 'max-age=31536000; includeSubDomains',
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',

@@ -7,6 +7,7 @@
  * out of every answer.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { documentedOperations, garbageRequests } from '../support/api.js';
 import { STORE_ENGINES } from '../support/stores.js';
 import {
   expectNoSecretLeak,
@@ -30,10 +31,8 @@ describe.each(STORE_ENGINES)('API data-source routes with garbage input on %s', 
     const ds = await api.createDataSource();
     expect((await api.runJob(ds, fullSelection())).status).toBe('completed');
     const doc = (await api.call('GET', '/api/v1/openapi.json')).json;
-    const paths = Object.entries(doc.paths as Record<string, Record<string, unknown>>).filter(([path]) =>
-      /^\/api\/v1\/datasource/.test(path),
-    );
-    expect(paths.length).toBeGreaterThanOrEqual(17);
+    const operations = documentedOperations(doc, (path) => /^\/api\/v1\/datasource/.test(path));
+    expect(new Set(operations.map(([path]) => path)).size).toBeGreaterThanOrEqual(17);
     const bodies = [
       '{',
       '[]',
@@ -56,25 +55,13 @@ describe.each(STORE_ENGINES)('API data-source routes with garbage input on %s', 
     const queries = ['', '?page=-5&page_size=x&child_table=zz&search=%25_'];
     let calls = 0;
     // DELETE of the data source last, so the other operations see it.
-    const ordered = paths.flatMap(([path, operations]) =>
-      Object.keys(operations).map((method) => [path, method] as const),
-    );
-    ordered.sort(
-      ([p1, m1], [p2, m2]) =>
-        Number(p1 === '/api/v1/datasources/{id}' && m1 === 'delete') -
-        Number(p2 === '/api/v1/datasources/{id}' && m2 === 'delete'),
-    );
-    for (const [path, method] of ordered) {
-      for (const id of ids) {
-        for (const query of queries) {
-          for (const body of method === 'get' ? [undefined] : bodies) {
-            const url = path.replace(/\{[a-z_]+\}/g, id) + query;
-            const r = await api.call(method.toUpperCase(), url, body === undefined ? {} : { body });
-            calls++;
-            expect(r.status, `${method} ${url} ${body}`).toBeLessThan(500);
-          }
-        }
-      }
+    const last = ([path, method]: readonly [string, string]) =>
+      Number(path === '/api/v1/datasources/{id}' && method === 'delete');
+    operations.sort((a, b) => last(a) - last(b));
+    for (const { method, url, body } of garbageRequests(operations, { ids, queries, bodies })) {
+      const r = await api.call(method, url, body === undefined ? {} : { body });
+      calls++;
+      expect(r.status, `${method} ${url} ${body}`).toBeLessThan(500);
     }
     expect(calls).toBeGreaterThan(500);
     // Wrong or missing content types on body routes are 415, never a crash.

@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { schemaId, tableId } from '../../src/store/ids.js';
 import { createColumnAnchor, createRelationship } from '../../src/store/repos/relationships.js';
-import { auditRowsOf } from '../support/api.js';
+import { auditRowsOf, documentedOperations, garbageRequests } from '../support/api.js';
 import { STORE_ENGINES } from '../support/stores.js';
 import { MISSING_ID, openPolicyApi, type PolicyTestApi } from './api-policies-fixture.js';
 
@@ -227,23 +227,16 @@ describe.each(STORE_ENGINES)('API policy expressions and coverage on %s', (engin
       '?dry_run=1&search=%25',
     ];
     let calls = 0;
-    for (const [path, operations] of Object.entries(doc.paths as Record<string, object>)) {
-      if (!path.startsWith('/api/v1/policies') && !path.startsWith('/api/v1/decision-functions')) continue;
-      const pending = path.startsWith('/api/v1/decision-functions');
-      for (const method of Object.keys(operations)) {
-        for (const id of ids) {
-          for (const query of queries) {
-            for (const body of method === 'get' ? [undefined] : bodies) {
-              const url = path.replace(/\{[a-z_]+\}/g, id) + query;
-              const r = await api.call(method.toUpperCase(), url, body === undefined ? {} : { body });
-              calls++;
-              // The decision-function stubs answer 501 once the request is valid; never any other 5xx.
-              const status = pending && r.status === 501 ? 499 : r.status;
-              expect(status, `${method} ${url} ${body?.slice(0, 80)}`).toBeLessThan(500);
-            }
-          }
-        }
-      }
+    const operations = documentedOperations(
+      doc,
+      (path) => path.startsWith('/api/v1/policies') || path.startsWith('/api/v1/decision-functions'),
+    );
+    for (const { method, url, body } of garbageRequests(operations, { ids, queries, bodies })) {
+      const r = await api.call(method, url, body === undefined ? {} : { body });
+      calls++;
+      // The decision-function stubs answer 501 once the request is valid; never any other 5xx.
+      const status = url.startsWith('/api/v1/decision-functions') && r.status === 501 ? 499 : r.status;
+      expect(status, `${method} ${url} ${body?.slice(0, 80)}`).toBeLessThan(500);
     }
     expect(calls).toBeGreaterThan(300);
     for (const body of [

@@ -1,37 +1,16 @@
 /**
- * The policy tests' API: `openTestApi` of test/support/api.ts registers only
- * the foundation's resources, so this builds the same server (fresh migrated
- * store of the engine, seeded admin logged in, injected requests) with the
- * policy, policy-YAML and decision-function route modules added. Also seeds
- * what those tests need straight through the repositories: a data source
- * with a saved catalog, assignments, relationships and anchors.
+ * The policy tests' API: `openTestApi` of test/support/api.ts with all
+ * route modules, plus seeding straight through the repositories of what
+ * those tests need: a data source with a saved catalog, policy assignments.
  */
-import { randomBytes } from 'node:crypto';
-import { buildAdminServer } from '../../src/admin/server.js';
-import { decisionFunctionRoutes } from '../../src/admin/routes/decision-functions.js';
-import { policyIoRoutes } from '../../src/admin/routes/policy-io.js';
-import { policyRoutes } from '../../src/admin/routes/policies.js';
-import { SecretCipher } from '../../src/secrets/cipher.js';
 import { auditedTransaction, type AuditedTx } from '../../src/store/audited.js';
 import type { StoreEngine } from '../../src/store/db.js';
-import { SYSTEM_ACTOR_ID } from '../../src/store/ids.js';
 import { saveCatalog } from '../../src/store/repos/catalog.js';
 import { createDataSource } from '../../src/store/repos/datasources.js';
 import { assignPolicy, type NewAssignment } from '../../src/store/repos/policy-assignments.js';
-import { createUser } from '../../src/store/repos/users.js';
-import {
-  ADMIN_PASSWORD,
-  JWT_SECRET,
-  type ApiResponse,
-  type CallOptions,
-  type TestApi,
-} from '../support/api.js';
-import { openTestStore } from '../support/stores.js';
+import { openTestApi, type TestApi } from '../support/api.js';
 
-export const MISSING_ID = '0196f0c2-8a1e-7c3a-9d2b-5b1f7e0a1c11';
-export const TS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3}|\.\d{6})?$/;
-
-const cipher = new SecretCipher(randomBytes(32));
+export { MISSING_ID, TS } from '../support/api.js';
 
 export interface PolicyTestApi extends TestApi {
   /** Runs repository calls as the seeded admin, in one audited transaction. */
@@ -46,59 +25,12 @@ export interface PolicyTestApi extends TestApi {
 }
 
 export async function openPolicyApi(engine: StoreEngine): Promise<PolicyTestApi> {
-  const testStore = await openTestStore(engine);
-  const store = testStore.store;
-  const app = await buildAdminServer({
-    api: {
-      store,
-      jwt: { secret: JWT_SECRET, expiryHours: 24 },
-      loginThrottle: { maxFailuresPerUser: 1000, maxFailuresPerAddress: 1000 },
-      routes: [policyRoutes, policyIoRoutes, decisionFunctionRoutes],
-    },
-  });
-
-  const call = async (method: string, url: string, options: CallOptions = {}): Promise<ApiResponse> => {
-    const headers: Record<string, string> = { ...options.headers };
-    const token = options.token === undefined ? api.token : options.token;
-    if (token !== null && headers.authorization === undefined) headers.authorization = `Bearer ${token}`;
-    let payload: string | undefined;
-    if (options.body !== undefined) {
-      payload = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
-      if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
-        headers['content-type'] = 'application/json';
-      }
-    }
-    if (headers['content-type'] === '') delete headers['content-type'];
-    const response = await app.inject({
-      method: method as 'GET',
-      url,
-      headers,
-      ...(payload === undefined ? {} : { payload }),
-    });
-    const isJson = String(response.headers['content-type'] ?? '').startsWith('application/json');
-    return {
-      status: response.statusCode,
-      headers: response.headers,
-      text: response.body,
-      json: isJson && response.body !== '' ? JSON.parse(response.body) : undefined,
-    };
-  };
-
-  const seedUser: TestApi['seedUser'] = (username, seed = {}) =>
-    auditedTransaction(store, SYSTEM_ACTOR_ID, (tx) =>
-      createUser(tx, { username, password: seed.password ?? 'Secret123!', is_admin: seed.is_admin ?? false }),
-    );
-  const login = async (username: string, password: string) => {
-    const r = await call('POST', '/api/v1/auth/login', { body: { username, password }, token: null });
-    if (r.status !== 200) throw new Error(`login ${username}: ${r.status} ${r.text}`);
-    return r.json.token as string;
-  };
-  const admin = await seedUser('admin', { password: ADMIN_PASSWORD, is_admin: true });
-  const asAdmin = <T>(work: (tx: AuditedTx) => Promise<T>) => auditedTransaction(store, admin.id, work);
-
+  const api = await openTestApi(engine, { routes: 'all' });
+  const asAdmin = <T>(work: (tx: AuditedTx) => Promise<T>) =>
+    auditedTransaction(api.store, api.admin.id, work);
   const seedDataSource: PolicyTestApi['seedDataSource'] = async (name, tables, alias = {}) => {
     const ds = await asAdmin((tx) =>
-      createDataSource(tx, cipher, {
+      createDataSource(tx, api.cipher, {
         name,
         ds_type: 'postgres',
         config: { host: 'h', port: 5432, database: 'd', username: 'u', password: 'pw' },
@@ -137,22 +69,9 @@ export async function openPolicyApi(engine: StoreEngine): Promise<PolicyTestApi>
     return ds.id;
   };
 
-  const api: PolicyTestApi = {
-    app,
-    store,
-    admin,
-    token: '',
-    call,
-    seedUser,
-    login,
+  return Object.assign(api, {
     asAdmin,
     seedDataSource,
-    assign: async (input) => (await asAdmin((tx) => assignPolicy(tx, input))).id,
-    dispose: async () => {
-      await app.close();
-      await testStore.dispose();
-    },
-  };
-  api.token = await login('admin', ADMIN_PASSWORD);
-  return api;
+    assign: async (input: NewAssignment) => (await asAdmin((tx) => assignPolicy(tx, input))).id,
+  });
 }

@@ -30,6 +30,7 @@ import {
   StoredCatalogSchema,
 } from '../schemas/catalog.js';
 import { adminErrors, IdParams, NoContent, security } from '../schemas/common.js';
+import { SECURITY_HEADERS } from '../server.js';
 import type { DataSourceRouteDeps } from './datasource-deps.js';
 
 const tags = ['discovery'];
@@ -41,9 +42,7 @@ const STREAM_HEADERS = {
   'cache-control': 'no-cache',
   connection: 'keep-alive',
   'x-accel-buffering': 'no',
-  'strict-transport-security': 'max-age=31536000; includeSubDomains',
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
+  ...SECURITY_HEADERS,
 };
 
 function parseBody(body: unknown): DiscoverRequest {
