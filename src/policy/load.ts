@@ -13,7 +13,7 @@ import type { Kysely } from 'kysely';
 import { NotFoundError } from '../store/repo-errors.js';
 import { listUserAttributeDefinitions } from '../store/repos/attributes.js';
 import { getCatalog, loadSelectedCatalog } from '../store/repos/catalog-read.js';
-import { listColumnAnchors } from '../store/repos/column-anchors.js';
+import { type ColumnAnchor, listColumnAnchors } from '../store/repos/column-anchors.js';
 import { requireDataSource } from '../store/repos/datasources.js';
 import { loadEnabledPoliciesForDataSource } from '../store/repos/policy-read.js';
 import { listRelationships, type TableRelationship } from '../store/repos/relationships.js';
@@ -68,28 +68,7 @@ export async function loadPolicyInputs(
     }),
   }));
 
-  const relationshipById = new Map<string, TableRelationship>(relationships.map((r) => [r.id, r]));
-  const anchorInputs: AnchorInput[] = [];
-  for (const a of anchors) {
-    const at = tableNames.get(a.child_table_id);
-    if (!at) continue;
-    const rel = a.relationship_id === null ? undefined : relationshipById.get(a.relationship_id);
-    anchorInputs.push({
-      ...at,
-      column: a.resolved_column_name,
-      actualColumn: a.actual_column_name,
-      relationship: rel
-        ? {
-            id: rel.id,
-            childColumn: rel.child_column_name,
-            parentSchema: rel.parent_schema_name,
-            parentTable: rel.parent_table_name,
-            parentColumn: rel.parent_column_name,
-          }
-        : null,
-      relationshipMissing: a.relationship_id !== null && !rel,
-    });
-  }
+  const anchorInputs = toAnchorInputs(anchors, tableNames, relationships);
 
   return {
     dataSource: {
@@ -128,4 +107,39 @@ export async function loadPolicyInputs(
     anchors: anchorInputs,
     ...(options.gate ? { gate: options.gate } : {}),
   };
+}
+
+/**
+ * Column anchors as policy resolution wants them: each anchor's child table by
+ * name and its relationship (flagged when the anchor names one that is gone).
+ * Shared with the API's anchor-coverage report.
+ */
+export function toAnchorInputs(
+  anchors: readonly ColumnAnchor[],
+  tableNames: ReadonlyMap<string, { schema: string; table: string }>,
+  relationships: readonly TableRelationship[],
+): AnchorInput[] {
+  const relationshipById = new Map<string, TableRelationship>(relationships.map((r) => [r.id, r]));
+  const anchorInputs: AnchorInput[] = [];
+  for (const a of anchors) {
+    const at = tableNames.get(a.child_table_id);
+    if (!at) continue;
+    const rel = a.relationship_id === null ? undefined : relationshipById.get(a.relationship_id);
+    anchorInputs.push({
+      ...at,
+      column: a.resolved_column_name,
+      actualColumn: a.actual_column_name,
+      relationship: rel
+        ? {
+            id: rel.id,
+            childColumn: rel.child_column_name,
+            parentSchema: rel.parent_schema_name,
+            parentTable: rel.parent_table_name,
+            parentColumn: rel.parent_column_name,
+          }
+        : null,
+      relationshipMissing: a.relationship_id !== null && !rel,
+    });
+  }
+  return anchorInputs;
 }

@@ -10,7 +10,8 @@
 import type { Kysely } from 'kysely';
 import { anchorCoverage, type CoverageVerdict } from '../../policy/anchors.js';
 import { indexCatalog } from '../../policy/catalog-index.js';
-import type { AnchorInput, CatalogSchemaInput } from '../../policy/inputs.js';
+import type { CatalogSchemaInput } from '../../policy/inputs.js';
+import { toAnchorInputs } from '../../policy/load.js';
 import { loadPolicyParser } from '../../policy/resolve-expr.js';
 import type { TargetEntry } from '../../policy/targets.js';
 import { InvalidError } from '../../store/repo-errors.js';
@@ -60,28 +61,7 @@ async function loadIndexInputs(db: Kysely<Database>, dataSourceId: string) {
       };
     }),
   }));
-  const relationshipById = new Map(relationships.map((r) => [r.id, r]));
-  const anchorInputs: AnchorInput[] = [];
-  for (const a of anchors) {
-    const at = tables.get(a.child_table_id);
-    if (!at) continue;
-    const rel = a.relationship_id === null ? undefined : relationshipById.get(a.relationship_id);
-    anchorInputs.push({
-      ...at,
-      column: a.resolved_column_name,
-      actualColumn: a.actual_column_name,
-      relationship: rel
-        ? {
-            id: rel.id,
-            childColumn: rel.child_column_name,
-            parentSchema: rel.parent_schema_name,
-            parentTable: rel.parent_table_name,
-            parentColumn: rel.parent_column_name,
-          }
-        : null,
-      relationshipMissing: a.relationship_id !== null && !rel,
-    });
-  }
+  const anchorInputs = toAnchorInputs(anchors, tables, relationships);
   return indexCatalog(schemas, anchorInputs);
 }
 
