@@ -135,8 +135,39 @@ const UUID = ['gen_random_uuid', 'uuidv4', 'uuidv7', 'uuid_extract_timestamp', '
 // prettier-ignore
 const MISC = [
   'generate_series', 'num_nulls', 'num_nonnulls', 'pg_typeof', 'pg_column_size', 'pg_size_pretty',
-  'pg_size_bytes', 'enum_first', 'enum_last', 'enum_range', 'pg_get_keywords',
+  'pg_size_bytes', 'enum_first', 'enum_last', 'enum_range', 'pg_get_keywords', 'pg_encoding_to_char',
+  'pg_char_to_encoding',
 ];
+
+/**
+ * Catalog functions admitted in user statements only because the virtual
+ * catalog rewrites every call (catalog/calls.ts: OID arguments guarded by the
+ * filtered catalogs, names resolved against the user's catalog, session
+ * answers computed by the proxy, definitions of unshown objects NULL). None
+ * may survive the rewrite unguarded: the re-check refuses them (XX000).
+ * Must equal the handler names of catalog/calls.ts (unit-tested).
+ */
+// prettier-ignore
+export const CATALOG_FUNCTIONS: ReadonlySet<string> = new Set([
+  'format_type', 'pg_get_constraintdef', 'pg_get_indexdef', 'pg_get_viewdef', 'pg_get_expr', 'obj_description',
+  'col_description', 'pg_get_function_result', 'pg_get_function_arguments', 'pg_get_function_identity_arguments',
+  'pg_function_is_visible', 'pg_table_is_visible', 'pg_type_is_visible', 'has_table_privilege',
+  'has_any_column_privilege', 'has_column_privilege', 'has_schema_privilege', 'has_database_privilege',
+  'has_function_privilege', 'pg_get_userbyid', 'to_regclass', 'to_regtype', 'to_regnamespace', 'current_schemas',
+  'version', 'pg_postmaster_start_time', 'pg_relation_is_publishable', 'pg_partition_ancestors',
+  'shobj_description', 'pg_get_serial_sequence', 'pg_get_triggerdef', 'pg_get_ruledef', 'pg_get_statisticsobjdef',
+  'pg_get_statisticsobjdef_columns', 'pg_get_partkeydef', 'pg_table_size', 'pg_relation_size',
+  'pg_total_relation_size', 'pg_indexes_size', 'pg_database_size',
+]);
+
+/** reg* types admitted in casts because catalog/calls.ts rewrites every such cast (V114, V115). */
+export const CATALOG_REG_TYPES: ReadonlySet<string> = new Set([
+  'regclass',
+  'regtype',
+  'regnamespace',
+  'regproc',
+  'regprocedure',
+]);
 
 /** Aggregates (incl. ordered-set and hypothetical-set). */
 // prettier-ignore
@@ -291,37 +322,16 @@ export const DENIED_FUNCTIONS: Readonly<Record<string, string>> = {
   pg_advisory_xact_lock: 'V99',
   pg_advisory_unlock_all: 'V99',
   pg_notify: 'V100',
-  pg_relation_size: 'V102 sizes of filtered tables',
-  pg_total_relation_size: 'V102',
-  pg_table_size: 'V102',
   pg_sequence_last_value: 'V102',
   nextval: 'V144 writes a sequence',
   setval: 'V144',
   currval: 'V102',
   lastval: 'V102',
-  pg_get_viewdef: 'V103 definitions',
   pg_get_functiondef: 'V104',
-  pg_get_triggerdef: 'V104',
-  pg_get_constraintdef: 'V105',
-  pg_get_expr: 'V106',
-  pg_get_indexdef: 'V108',
-  pg_get_userbyid: 'V110',
-  obj_description: 'V107 comments',
-  col_description: 'V107',
-  shobj_description: 'V107',
-  has_table_privilege: 'V114 existence probe (virtual catalog will provide a safe version)',
-  has_column_privilege: 'V114',
-  has_schema_privilege: 'V114',
-  has_function_privilege: 'V114',
-  has_database_privilege: 'V114',
   pg_has_role: 'V110',
-  to_regclass: 'V114 existence probe',
-  to_regtype: 'V114',
   to_regproc: 'V114',
-  to_regnamespace: 'V114',
   to_regrole: 'V110',
   regclass: 'V114 cast-as-function',
-  format_type: 'V115 oid to name',
   pg_describe_object: 'V115',
   pg_identify_object: 'V115',
   pg_input_is_valid: 'V114 takes a type name as text',
@@ -329,11 +339,8 @@ export const DENIED_FUNCTIONS: Readonly<Record<string, string>> = {
   pg_reload_conf: 'server control',
   pg_rotate_logfile: 'server control',
   pg_partition_tree: 'V113',
-  version: 'V117 upstream version (the proxy reports its own)',
-  current_schemas: 'real schema names',
   inet_server_addr: 'topology',
   inet_client_addr: 'topology',
-  pg_postmaster_start_time: 'server identity',
   system_user: 'upstream auth method and role name',
   setseed: 'session state',
   get_current_ts_config: 'reads a setting',
@@ -365,10 +372,13 @@ export const ALLOWED_TYPES: ReadonlySet<string> = new Set([
   'int8multirange', 'nummultirange', 'tsmultirange', 'tstzmultirange', 'datemultirange', 'record',
 ]);
 
-/** reg* and internal types that are refused (for tests and documentation; refusal is by absence above). */
+/**
+ * reg* and internal types that are refused (for tests and documentation; refusal is by absence above).
+ * The reg* types of CATALOG_REG_TYPES are admitted only as rewritten casts.
+ */
 // prettier-ignore
 export const DENIED_TYPES: readonly string[] = [
-  'regclass', 'regproc', 'regprocedure', 'regoper', 'regoperator', 'regtype', 'regnamespace', 'regrole',
+  'regoper', 'regoperator', 'regrole',
   'regcollation', 'regdictionary', 'internal', 'cstring', 'pg_node_tree', 'pg_ndistinct',
   'pg_dependencies', 'pg_mcv_list', 'aclitem', 'pg_snapshot', 'txid_snapshot', 'pg_lsn', 'xid', 'xid8',
   'cid', 'tid', 'anyelement', 'refcursor', 'void', 'trigger',

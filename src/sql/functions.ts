@@ -35,6 +35,12 @@
  * `position` is the parser's byte offset + 1; PostgreSQL counts characters,
  * so the wire layer must convert for non-ASCII statement text.
  *
+ * Catalog functions (CATALOG_FUNCTIONS) and casts to the reg* types of
+ * CATALOG_REG_TYPES are admitted in the user's statement because the virtual
+ * catalog rewrites each of them (catalog/calls.ts); in the rewritten tree
+ * only the guarded call nodes it built (catalog/trust.ts) may remain, and the
+ * inner SELECTs of catalog subqueries are the rewriter's own (skipped).
+ *
  * Notes: CURRENT_USER / SESSION_USER / CURRENT_ROLE / USER are allowed for now
  * although upstream they return the service role's name: the rewriter must
  * replace them with the Rowgate user's name (V117). Unqualified operators are
@@ -42,8 +48,11 @@
  */
 import type { FuncCall, Node, TypeName } from '@pgsql/types';
 import { PgError, SQLSTATE } from './errors.js';
+import { isAdmittedCall, isTrustedSubtree } from './catalog/trust.js';
 import {
   ALLOWED_FUNCTIONS,
+  CATALOG_FUNCTIONS,
+  CATALOG_REG_TYPES,
   ALLOWED_OPERATORS,
   ALLOWED_TABLESAMPLE_METHODS,
   ALLOWED_TYPES,
@@ -133,7 +142,7 @@ export function checkFunctionCall(fn: FuncCall, argTypes?: readonly string[]): P
   const parts = strings(fn.funcname);
   const qualified = parts.length === 2 && parts[0] === 'pg_catalog';
   const name = parts[parts.length - 1] ?? '';
-  if ((parts.length !== 1 && !qualified) || !ALLOWED_FUNCTIONS.has(name))
+  if ((parts.length !== 1 && !qualified) || !(ALLOWED_FUNCTIONS.has(name) || CATALOG_FUNCTIONS.has(name)))
     return undefinedFunction(fn, argTypes);
   const args = fn.args ?? [];
   const counts = ARG_COUNT_RULES.get(name);
@@ -154,7 +163,12 @@ export function checkTypeName(type: TypeName, options: FunctionCheckOptions = {}
   const names = strings(type.names);
   const last = names[names.length - 1] ?? '';
   const schema = names.length > 1 ? names[0] : undefined;
-  const builtin = ALLOWED_TYPES.has(last.startsWith('_') ? last.slice(1) : last);
+  const base = last.startsWith('_') ? last.slice(1) : last;
+  // reg* casts are rewritten by catalog/calls.ts; in the rewritten tree only its own casts remain.
+  const reg =
+    CATALOG_REG_TYPES.has(last) &&
+    (options.rewritten ? isAdmittedCall(type) : castTargets.has(type) && !type.arrayBounds?.length);
+  const builtin = ALLOWED_TYPES.has(base) || reg;
   const ok =
     !type.pct_type &&
     names.length <= 2 &&
@@ -218,12 +232,18 @@ const TYPE_NAME_KEYS = new Set([
   'type_name',
 ]);
 
+/** Target types of the TypeCasts seen by the current walk: only there is a reg* type admitted at the gate. */
+let castTargets = new WeakSet<object>();
+
 function checkNode(key: string, value: AnyNode, options: FunctionCheckOptions): PgError | null {
+  if (key === 'TypeCast' && value.typeName) castTargets.add(value.typeName as object);
   if (key === 'FuncCall') {
+    // A call of a catalog-function template (catalog/calls.ts): its arguments are still checked.
+    if (options.rewritten && isAdmittedCall(value)) return null;
     const error = checkFunctionCall(value as FuncCall);
     if (error || !options.rewritten) return error;
     const name = strings((value as FuncCall).funcname).pop() ?? '';
-    return REWRITTEN_FUNCTIONS.has(name) ? notReplaced(`${name}()`) : null;
+    return REWRITTEN_FUNCTIONS.has(name) || CATALOG_FUNCTIONS.has(name) ? notReplaced(`${name}()`) : null;
   }
   if (TYPE_NAME_KEYS.has(key)) return checkTypeName(value as TypeName, options);
   if (key === 'A_Expr' && OPERATOR_KINDS.has(value.kind as string)) {
@@ -263,6 +283,7 @@ function checkNode(key: string, value: AnyNode, options: FunctionCheckOptions): 
  * returns the first forbidden call, type, operator or method found.
  */
 export function findForbiddenCalls(node: unknown, options: FunctionCheckOptions = {}): PgError | null {
+  castTargets = new WeakSet<object>();
   const stack: unknown[] = [node];
   while (stack.length > 0) {
     const current = stack.pop();
@@ -271,6 +292,7 @@ export function findForbiddenCalls(node: unknown, options: FunctionCheckOptions 
       continue;
     }
     if (current === null || typeof current !== 'object') continue;
+    if (isTrustedSubtree(current)) continue;
     const entries = Object.entries(current as AnyNode);
     for (let i = entries.length - 1; i >= 0; i--) {
       const [key, value] = entries[i] as [string, unknown];

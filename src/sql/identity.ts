@@ -15,6 +15,7 @@
  * otherwise be named after its type (`name`).
  */
 import type { Node } from '@pgsql/types';
+import { isTrustedSubtree } from './catalog/trust.js';
 import { REWRITTEN_FUNCTIONS, REWRITTEN_SQL_VALUE_FUNCTIONS } from './function-list.js';
 import type { CatalogIndex } from './relations.js';
 
@@ -76,6 +77,8 @@ export function replaceIdentityCalls(tree: unknown, values: IdentityValues): voi
       for (const x of v as unknown[]) stack.push(x);
       continue;
     }
+    // The inner SELECT of a catalog subquery asks the real upstream on purpose (catalog/trust.ts).
+    if (isTrustedSubtree(v)) continue;
     const o = v as Wrapper;
     const target = o.ResTarget as { name?: string; val?: Wrapper } | undefined;
     if (target?.val && target.name === undefined) {

@@ -8,9 +8,15 @@
  * caller checks those first), then pg_catalog, then the session search path —
  * over *visible* schemas and tables only, so a hidden table earlier in the
  * path can neither shadow a visible one nor be detected by a name lookup.
+ * Catalog names resolve to the allowlisted catalog relations of the virtual
+ * catalog (catalog/allowlist.ts); any other catalog relation is 42P01.
  */
 import type { RangeVar } from '@pgsql/types';
 import type { SecuredTable, SessionPolicySet } from '../policy/session.js';
+import type { CatalogRelation } from './catalog/allowlist.js';
+import { CATALOG_SCHEMAS, catalogRelation } from './catalog/allowlist.js';
+import type { CatalogCache } from './catalog/subquery.js';
+import { createCatalogCache } from './catalog/subquery.js';
 import { PgError, SQLSTATE } from './errors.js';
 
 /** Lookup structure built once per policy set (cached by fingerprint in rewrite.ts). */
@@ -21,17 +27,22 @@ export interface CatalogIndex {
   username: string;
   /** Schema names the user sees (for search_path validation and CURRENT_SCHEMA). */
   schemas: ReadonlySet<string>;
+  /** Visible-object model and parsed catalog subqueries of this policy set, built on first use. */
+  catalog: CatalogCache;
 }
 
 export function buildCatalogIndex(policy: SessionPolicySet): CatalogIndex {
   const byName = new Map<string, SecuredTable>();
   for (const t of policy.tables) byName.set(`${t.visibleSchema}\u0000${t.name}`, t);
   const schemas = new Set(policy.tables.map((t) => t.visibleSchema));
-  return { byName, dataSourceName: policy.dataSource.name, username: policy.user.username, schemas };
+  return {
+    byName,
+    dataSourceName: policy.dataSource.name,
+    username: policy.user.username,
+    schemas,
+    catalog: createCatalogCache(policy),
+  };
 }
-
-/** Schemas whose relations are served by the (later) virtual-catalog issue; refused until then. */
-const CATALOG_SCHEMAS = new Set(['pg_catalog', 'information_schema', 'pg_toast']);
 
 /** Name as the user wrote it, as PostgreSQL prints it in `relation "…" does not exist`. */
 export function nameAsWritten(rv: RangeVar): string {
@@ -49,17 +60,21 @@ function notFound(rv: RangeVar, position: number | undefined): PgError {
   );
 }
 
+export type ResolvedRelation =
+  { kind: 'table'; table: SecuredTable } | { kind: 'catalog'; relation: CatalogRelation };
+
 /**
  * Resolves a RangeVar that is not a CTE reference to a table of the virtual
- * catalog, or throws the error PostgreSQL would raise for a missing relation.
- * `position` is the 1-based character position for the error.
+ * catalog or an allowlisted catalog relation, or throws the error PostgreSQL
+ * would raise for a missing relation. `position` is the 1-based character
+ * position for the error.
  */
-export function resolveTable(
+export function resolveRelation(
   rv: RangeVar,
   index: CatalogIndex,
   searchPath: readonly string[],
   position?: number,
-): SecuredTable {
+): ResolvedRelation {
   const relname = rv.relname ?? '';
   if (rv.catalogname) {
     // The data source name plays the role of the database name (V79); any
@@ -73,19 +88,42 @@ export function resolveTable(
     }
   }
   if (rv.schemaname) {
-    if (CATALOG_SCHEMAS.has(rv.schemaname)) throw notFound(rv, position);
+    if (CATALOG_SCHEMAS.has(rv.schemaname)) {
+      const relation = catalogRelation(rv.schemaname, relname);
+      if (!relation) throw notFound(rv, position);
+      return { kind: 'catalog', relation };
+    }
     const t = index.byName.get(`${rv.schemaname}\u0000${relname}`);
     if (!t) throw notFound(rv, position);
-    return t;
+    return { kind: 'table', table: t };
   }
-  // Every pg_catalog relation is named pg_*, and pg_catalog is searched
-  // first: such a name can never reach a user table, so refuse it outright.
+  // pg_catalog is searched first. Every pg_catalog relation is named pg_*:
+  // such a name can never reach a user table, so one not served is absent.
+  const builtin = catalogRelation('pg_catalog', relname);
+  if (builtin) return { kind: 'catalog', relation: builtin };
   if (relname.startsWith('pg_')) throw notFound(rv, position);
   for (const entry of searchPath) {
     const schema = entry === '$user' ? index.username : entry;
+    if (schema === 'information_schema') {
+      const relation = catalogRelation(schema, relname);
+      if (relation) return { kind: 'catalog', relation };
+      continue;
+    }
     if (CATALOG_SCHEMAS.has(schema) || schema.startsWith('pg_temp')) continue;
     const t = index.byName.get(`${schema}\u0000${relname}`);
-    if (t) return t;
+    if (t) return { kind: 'table', table: t };
   }
   throw notFound(rv, position);
+}
+
+/** resolveRelation for callers that accept user tables only (a catalog relation is 42P01 there). */
+export function resolveTable(
+  rv: RangeVar,
+  index: CatalogIndex,
+  searchPath: readonly string[],
+  position?: number,
+): SecuredTable {
+  const r = resolveRelation(rv, index, searchPath, position);
+  if (r.kind !== 'table') throw notFound(rv, position);
+  return r.table;
 }

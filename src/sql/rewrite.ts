@@ -14,9 +14,12 @@
  *     hidden and missing relations.
  *  3. Resolve every relation reference, scope by scope (scope.ts,
  *     relations.ts): CTE names shadow tables in their scope, then pg_catalog
- *     (refused until the virtual catalog exists), then the session search
- *     path over the user's *visible* catalog. Anything not found is 42P01
- *     with the name as written — identical for hidden and nonexistent.
+ *     (the allowlisted catalog relations of catalog/), then the session
+ *     search path over the user's *visible* catalog. Anything not found is
+ *     42P01 with the name as written — identical for hidden and nonexistent.
+ *     Catalog relations become filtered subqueries over the real catalog, and
+ *     catalog functions / reg* casts are first rewritten into guarded forms
+ *     (catalog/calls.ts), so metadata shows exactly the visible objects.
  *  4. Replace each resolved table by a secured subquery (secured-subquery.ts)
  *     carrying the user's alias: visible columns only, masks computed inside,
  *     row filters in its WHERE on raw values, fully qualified upstream name
@@ -46,6 +49,10 @@
  * Caches (cache.ts, normalized.ts): an exact-text memo in front, then a
  * literal-normalized template for single point queries that differ only in
  * constants. A cache belongs to one gate configuration (one data source).
+ * Statements touching the catalog are never templated (their rewrite
+ * depends on literal values). Both caches and the catalog index are keyed by
+ * the policy fingerprint, so a policy change changes metadata visibility on
+ * the next statement, like data visibility.
  *
  * Errors are thrown as PgError (never returned): 42601 syntax, 42P01 unknown
  * relation, 0A000 cross-database reference, 25006 writes, 42883 functions
@@ -55,6 +62,7 @@
 import type { Node } from '@pgsql/types';
 import type { SessionPolicySet } from '../policy/session.js';
 import { LruCache, rewriteCacheKey } from './cache.js';
+import { touchesCatalog } from './catalog/calls.js';
 import type { ClassifyOptions } from './classify.js';
 import { classifyStatement } from './classify.js';
 import { PgError, SQLSTATE } from './errors.js';
@@ -185,7 +193,12 @@ export function rewriteSync(
   });
   // Only a lone query can become a template; its literals are tagged before the rewrite.
   let draft: TemplateDraft | null = null;
-  if (options.templates && parsed.length === 1 && verdicts[0]!.kind === 'query') {
+  if (
+    options.templates &&
+    parsed.length === 1 &&
+    verdicts[0]!.kind === 'query' &&
+    !touchesCatalog(parsed[0]!.node)
+  ) {
     draft = prepareTemplate(sqlText, parsed[0]!, policy, session);
   }
   const prefix = freshPrefix(sqlText);

@@ -8,6 +8,9 @@
  * Only FROM-clause positions are interpreted; a RangeVar met anywhere else is
  * not replaced, and verify.ts rejects the statement because of it (fail closed).
  *
+ * A catalog relation (pg_class, information_schema.columns, …) is replaced
+ * by its filtered subquery from catalog/ instead of a secured subquery.
+ *
  * CTE scoping follows PostgreSQL (threat model V127): a WITH entry is visible
  * to the main query, its sub-queries and later siblings; with RECURSIVE to all
  * siblings including itself; never through a schema-qualified name; the
@@ -19,7 +22,8 @@ import { PgError, SQLSTATE, readOnly } from './errors.js';
 import { copyLeakproofConjuncts } from './fence.js';
 import { charPosition } from './parse.js';
 import type { CatalogIndex } from './relations.js';
-import { resolveTable } from './relations.js';
+import { resolveRelation } from './relations.js';
+import { catalogSubquery } from './catalog/subquery.js';
 import type { SecuredSubquery } from './secured-subquery.js';
 import { buildSecuredSubquery, str } from './secured-subquery.js';
 
@@ -50,6 +54,8 @@ export interface WalkContext {
   /** RangeVar structs that are legitimately left in the tree: CTE references and our own base scans. */
   accounted: Set<object>;
   tables: Map<string, SecuredTable>;
+  /** Catalog subqueries placed in the tree (their inner SELECTs are trusted, catalog/trust.ts). */
+  catalogSubqueries: Node[];
 }
 
 type CteNames = ReadonlySet<string>;
@@ -201,7 +207,18 @@ function fromRangeVar(
     });
     return null;
   }
-  const table = resolveTable(rv, ctx.index, ctx.searchPath, position(ctx, rv));
+  const resolved = resolveRelation(rv, ctx.index, ctx.searchPath, position(ctx, rv));
+  if (resolved.kind === 'catalog') {
+    // A catalog relation: its filtered subquery (catalog/), never fenced (it has no row filter of a policy).
+    if (wrap)
+      throw new PgError('42809', 'TABLESAMPLE clause can only be applied to tables and materialized views');
+    const node = catalogSubquery(resolved.relation, rv, ctx.index.catalog);
+    ctx.catalogSubqueries.push(node);
+    const refname = rv.alias?.aliasname ?? resolved.relation.name;
+    level.entries.push({ refname, aliased: !!rv.alias, nullable, hidden });
+    return node;
+  }
+  const table = resolved.table;
   ctx.tables.set(`${table.schema}.${table.name}`, table);
   const sdt = buildSecuredSubquery(table, rv, ctx.nextAlias, wrap);
   ctx.sdts.push(sdt);

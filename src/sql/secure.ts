@@ -11,9 +11,17 @@
  * only come from a policy expression: that is an internal error (XX000) that
  * names nothing of the policy. Elsewhere it is the user's own call, refused
  * with the function error as PostgreSQL words it.
+ *
+ * Virtual catalog (catalog/): before the walk, catalog functions and reg*
+ * casts are rewritten into guarded forms (catalog/calls.ts); the walk then
+ * replaces catalog relations — the user's and those of the guards — by their
+ * filtered subqueries. Those inner SELECTs are the rewriter's own: their
+ * relations are accounted for, and the identity replacement and the
+ * allowlist re-check skip them (catalog/trust.ts).
  */
 import type { Node } from '@pgsql/types';
 import type { SecuredTable } from '../policy/session.js';
+import { rewriteCatalogCalls } from './catalog/calls.js';
 import { deparseStatement } from './deparse.js';
 import { denied, PgError, SQLSTATE } from './errors.js';
 import { findForbiddenCalls, type FunctionCheckOptions } from './functions.js';
@@ -105,8 +113,11 @@ export function secureStatement(stmt: Node, o: SecureOptions, emit: Node = stmt)
     sdts: [],
     accounted: new Set(),
     tables: new Map<string, SecuredTable>(),
+    catalogSubqueries: [],
   };
+  rewriteCatalogCalls(stmt, { index: o.index, searchPath: o.searchPath, sql: o.sql, fresh: ctx.nextAlias });
   walkStatement(stmt, ctx);
+  for (const node of ctx.catalogSubqueries) markOwn(node, ctx.accounted);
   for (const sdt of ctx.sdts) {
     finishSecuredSubquery(sdt);
     markOwn(sdt.inner, ctx.accounted);

@@ -1,8 +1,9 @@
 /**
  * Threat-model vectors: table deny, catalog/metadata leaks and functions that
  * read relations, files, settings or other sessions (V9, V17, V18, V26, V29,
- * V79, V86–V115, V132, V133, V160–V162). Until the virtual catalog exists,
- * every pg_catalog / information_schema relation is refused with 42P01.
+ * V79, V86–V115, V132, V133, V160–V162). Catalog relations outside the
+ * virtual catalog's allowlist are refused with 42P01; the served ones are
+ * covered by catalog-leak.test.ts.
  * Hidden relations must answer exactly like missing ones, decided by the
  * proxy (nothing upstream). PostgreSQL 18 (most answers never reach upstream).
  */
@@ -25,6 +26,8 @@ beforeAll(async () => {
   db = await openSecurityDb('postgres', () => resolve());
 });
 afterAll(async () => db?.close());
+
+const outcomeRows = (o: Outcome): string[] => ('rows' in o ? o.rows : [o.message]);
 
 const notFound = (name: string) => ({
   stage: 'proxy',
@@ -91,7 +94,8 @@ describe('table deny and hidden relations', () => {
       policies: alicePolicies().filter((p) => p.policyType === 'row_filter'),
     });
     expect(await db.run('SELECT * FROM customers', zero)).toMatchObject(notFound('customers'));
-    expect(await db.run('SELECT * FROM information_schema.tables', zero)).toMatchObject({ code: '42P01' });
+    // The virtual catalog lists no table at all for this user (catalog-leak.test.ts covers the rest).
+    expect(await db.run('SELECT * FROM information_schema.tables', zero)).toMatchObject({ rows: [] });
   });
 
   it('V79 only the data source name is accepted as catalog part; the upstream database name is not', async () => {
@@ -157,10 +161,9 @@ describe('table deny and hidden relations', () => {
   });
 });
 
-describe('catalog relations are refused until the virtual catalog exists (42P01)', () => {
+describe('catalog relations outside the virtual catalog are absent (42P01)', () => {
   it.each([
     ['V89', 'SELECT * FROM pg_largeobject_metadata'],
-    ['V91', 'SELECT name, setting FROM pg_settings'],
     ['V92', 'SELECT pid, query FROM pg_stat_activity'],
     ['V93', 'SELECT statement FROM pg_prepared_statements'],
     ['V93', 'SELECT statement FROM pg_cursors'],
@@ -168,27 +171,18 @@ describe('catalog relations are refused until the virtual catalog exists (42P01)
     ['V95', 'SELECT * FROM pg_locks'],
     ['V101', "SELECT most_common_vals FROM pg_stats WHERE tablename = 'customers'"],
     ['V101', 'SELECT * FROM pg_statistic'],
-    ['V102', 'SELECT relname, reltuples FROM pg_class'],
+    ['V101', 'SELECT * FROM pg_catalog.pg_stats_ext'],
     ['V102', 'SELECT n_live_tup FROM pg_stat_user_tables'],
-    ['V102', 'SELECT last_value FROM pg_sequences'],
-    ['V103', 'SELECT definition FROM pg_views'],
-    ['V103', 'SELECT view_definition FROM information_schema.views'],
-    ['V104', 'SELECT proname, prosrc FROM pg_proc'],
-    ['V104', 'SELECT tgname FROM pg_trigger'],
-    ['V105', 'SELECT conname FROM pg_constraint'],
     ['V105', 'SELECT * FROM information_schema.check_constraints'],
-    ['V106', 'SELECT * FROM pg_attrdef'],
-    ['V106', 'SELECT column_default FROM information_schema.columns'],
-    ['V107', 'SELECT * FROM pg_description'],
-    ['V108', "SELECT indexdef FROM pg_indexes WHERE tablename = 'customers'"],
-    ['V109', 'SELECT attname FROM pg_attribute'],
-    ['V110', 'SELECT rolname FROM pg_roles'],
     ['V110', 'SELECT * FROM pg_authid'],
-    ['V111', 'SELECT datname FROM pg_database'],
-    ['V112', 'SELECT nspname FROM pg_namespace'],
-    ['V112', 'SELECT * FROM information_schema.tables'],
+    ['V110', 'SELECT * FROM pg_shadow'],
+    ['V111', 'SELECT * FROM pg_stat_database'],
     ['V112', 'SELECT * FROM pg_catalog.pg_user_mappings'],
-    ['V113', 'SELECT * FROM pg_inherits'],
+    ['V112', 'SELECT * FROM pg_foreign_server'],
+    ['V112', 'SELECT * FROM pg_policies'],
+    ['V88', 'SELECT * FROM pg_hba_file_rules'],
+    ['V88', 'SELECT * FROM pg_file_settings'],
+    ['V113', 'SELECT * FROM pg_toast.pg_toast_2619'],
   ])('%s catalog relation refused with 42P01: %s', (_id, sql) => {
     const got = proxyRefusal(sql, resolve());
     expect(got).toMatchObject({ stage: 'proxy', code: '42P01' });
@@ -226,19 +220,12 @@ describe('functions that read relations, files, settings or other sessions are r
     ['V99', 'SELECT pg_advisory_lock(42)'],
     ['V99', 'SELECT pg_try_advisory_lock(42)'],
     ['V100', "SELECT pg_notify('c', 'x')"],
-    ['V102', "SELECT pg_relation_size('orders')"],
     ['V102', "SELECT pg_sequence_last_value('orders_id_seq')"],
-    ['V103', "SELECT pg_get_viewdef('order_totals')"],
     ['V104', 'SELECT pg_get_functiondef(1)'],
-    ['V105', 'SELECT pg_get_constraintdef(1)'],
-    ['V106', 'SELECT pg_get_expr(NULL, 0)'],
-    ['V107', "SELECT obj_description(16384, 'pg_class')"],
-    ['V108', 'SELECT pg_get_indexdef(1)'],
-    ['V110', 'SELECT pg_get_userbyid(10)'],
-    ['V110', "SELECT has_table_privilege('svc', 'salaries', 'SELECT')"],
     ['V113', "SELECT * FROM pg_partition_tree('events')"],
-    ['V115', 'SELECT format_type(23, NULL)'],
     ['V115', 'SELECT pg_describe_object(1259, 16384, 0)'],
+    ['V110', "SELECT pg_has_role('svc', 'member')"],
+    ['V110', "SELECT to_regrole('svc')"],
   ])('%s function refused with 42883: %s', (_id, sql) => {
     const got = proxyRefusal(sql, resolve());
     expect(got).toMatchObject({ stage: 'proxy', code: '42883' });
@@ -266,20 +253,35 @@ describe('functions that read relations, files, settings or other sessions are r
       "SELECT 'salaries'::regtype",
       "SELECT 'analytics'::regnamespace",
     ]) {
-      const got = await hiddenLikeMissing(sql, 'salaries');
-      expect(['42883', '42704'], sql).toContain((got as { code: string }).code);
+      // The virtual catalog resolves the name: a hidden relation answers like a missing one (42P01,
+      // 3F000, or NULL from to_regclass / reg* lookups) — hiddenLikeMissing asserts the equality.
+      const hidden = await db.run(sql);
+      const absent = await db.run(
+        sql.replaceAll('salaries', 'zzzzzzzz').replaceAll('analytics', 'zzzzzzzzz'),
+      );
+      const same = JSON.stringify(hidden)
+        .replaceAll('salaries', 'zzzzzzzz')
+        .replaceAll('analytics', 'zzzzzzzzz');
+      expect(JSON.parse(same), sql).toEqual(absent);
+      expect(db.leaks(hidden), sql).toEqual([]);
     }
   });
 
-  it('V115 enumeration by oid casts is refused (no name of any relation)', async () => {
-    for (const sql of [
-      'SELECT g::oid::regclass FROM generate_series(16384, 20000) g',
-      'SELECT g::oid::regrole FROM generate_series(1, 20000) g',
-      "SELECT (('orders'::regclass)::oid::int8 + 1)::oid::regclass",
-    ]) {
-      const got = await db.run(sql);
-      expect(got, sql).toMatchObject({ stage: 'proxy' });
-      expect(['42883', '42704']).toContain((got as { code: string }).code);
-    }
+  it('V115 enumeration by oid casts names visible relations only; regrole stays refused', async () => {
+    const sweep = await db.run(
+      // Around the fixture's own OIDs (they are cluster-wide: a busy test run pushes them past any fixed bound).
+      `SELECT g::oid::regclass::text
+         FROM generate_series(('orders'::regclass)::oid::int8 - 5000, ('orders'::regclass)::oid::int8 + 5000) g
+        WHERE g::oid::regclass IS NOT NULL`,
+    );
+    expect(sweep).toHaveProperty('rows');
+    const names = (sweep as { rows: string[] }).rows.join(' ');
+    for (const hidden of ['salaries', 'events', 'order_totals', 'customers_cc_', 'credit_card'])
+      expect(names, hidden).not.toContain(hidden);
+    expect(names).toContain('customers');
+    const next = await db.run("SELECT (('orders'::regclass)::oid::int8 + 1)::oid::regclass");
+    expect(outcomeRows(next).join()).not.toMatch(/salaries|events|order_totals/);
+    const role = await db.run('SELECT g::oid::regrole FROM generate_series(1, 20000) g');
+    expect(role).toMatchObject({ stage: 'proxy', code: '42704' });
   });
 });

@@ -327,9 +327,17 @@ describe('name resolution and errors', () => {
       'SELECT * FROM sales_raw.deals',
       NF('sales_raw.deals'),
     ],
-    ['pg_catalog relation unqualified', 'SELECT * FROM pg_class', NF('pg_class')],
-    ['pg_catalog relation qualified', 'SELECT * FROM pg_catalog.pg_class', NF('pg_catalog.pg_class')],
-    ['information_schema', 'SELECT * FROM information_schema.tables', NF('information_schema.tables')],
+    ['pg_catalog relation outside the allowlist, unqualified', 'SELECT * FROM pg_authid', NF('pg_authid')],
+    [
+      'pg_catalog relation outside the allowlist',
+      'SELECT * FROM pg_catalog.pg_stats',
+      NF('pg_catalog.pg_stats'),
+    ],
+    [
+      'information_schema outside the allowlist',
+      'SELECT * FROM information_schema.check_constraints',
+      NF('information_schema.check_constraints'),
+    ],
     ['pg_ prefix never reaches a user table', 'SELECT * FROM pg_stat_activity', NF('pg_stat_activity')],
     [
       'other database',

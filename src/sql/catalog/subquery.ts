@@ -1,0 +1,65 @@
+/**
+ * Turns a catalog relation reference into its filtered subquery node.
+ *
+ * The builders produce SQL text; it is parsed here with the real parser, so
+ * the tree has exactly the shape verify.ts expects after deparsing. Parsed
+ * trees are kept per policy set (the cache lives in the CatalogIndex, which
+ * rewrite.ts caches by fingerprint — a policy change yields a new index, so
+ * metadata visibility changes on the next statement, like data visibility)
+ * and cloned for every use, because the rewriter mutates trees in place.
+ */
+import type { Alias, Node, RangeVar, SelectStmt } from '@pgsql/types';
+import { parseSync } from 'libpg-query';
+import type { SessionPolicySet } from '../../policy/session.js';
+import { PgError, SQLSTATE } from '../errors.js';
+import type { CatalogRelation } from './allowlist.js';
+import { catalogSql } from './allowlist.js';
+import { trustSubtree } from './trust.js';
+import type { VisibleModel } from './visible.js';
+import { buildVisibleModel } from './visible.js';
+
+export interface CatalogCache {
+  model(): VisibleModel;
+  trees: Map<string, SelectStmt>;
+}
+
+export function createCatalogCache(policy: SessionPolicySet): CatalogCache {
+  let model: VisibleModel | null = null;
+  return {
+    model: () => (model ??= buildVisibleModel(policy)),
+    trees: new Map(),
+  };
+}
+
+/** Parses one builder's SELECT (throws XX000 if a builder is broken: never a partial catalog). */
+export function parseCatalogSelect(sql: string): SelectStmt {
+  let stmt: Node | undefined;
+  try {
+    stmt = parseSync(sql).stmts?.[0]?.stmt;
+  } catch {
+    stmt = undefined;
+  }
+  if (!stmt || !('SelectStmt' in stmt)) {
+    throw new PgError(SQLSTATE.internalError, 'internal error: catalog subquery does not parse');
+  }
+  return stmt.SelectStmt;
+}
+
+/**
+ * The `(SELECT …) AS <alias>` node replacing `rv`, which names `rel`. The
+ * user's alias (and column aliases) are kept; without one, the relation's
+ * name is the reference name, as for a plain table.
+ */
+export function catalogSubquery(rel: CatalogRelation, rv: RangeVar, cache: CatalogCache): Node {
+  const key = `${rel.schema}.${rel.name}`;
+  let tree = cache.trees.get(key);
+  if (!tree) {
+    tree = parseCatalogSelect(catalogSql(rel, cache.model()));
+    cache.trees.set(key, tree);
+  }
+  const inner = structuredClone(tree);
+  trustSubtree(inner);
+  const alias: Alias = { aliasname: rv.alias?.aliasname ?? rel.name };
+  if (rv.alias?.colnames?.length) alias.colnames = rv.alias.colnames;
+  return { RangeSubselect: { subquery: { SelectStmt: inner }, alias } };
+}

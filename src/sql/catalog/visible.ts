@@ -1,0 +1,152 @@
+/**
+ * The visible-object model of one policy set, as SQL fragments over the real
+ * upstream catalog (design §2 "Visibility follows access").
+ *
+ * The proxy knows the user's virtual catalog by NAME (SecuredTable: upstream
+ * schema, visible schema, table, visible columns), not by upstream OID, so
+ * every catalog subquery joins the real catalog against these names, shipped
+ * as one array constant per list. The fragments below are uncorrelated
+ * sub-selects that PostgreSQL evaluates once per statement (hashed subplans):
+ *
+ *   rel   oids of visible relations (tables, views, … named by the policy set)
+ *   sens  the subset whose rows are filtered or whose columns are masked:
+ *         their CHECK constraints, partial/expression indexes, defaults and
+ *         view definitions may embed tenant literals, so those stay hidden
+ *   att   (attrelid, attnum) of visible columns
+ *   idx   visible indexes: on a visible relation, every column they depend on
+ *         visible (pg_depend covers key, INCLUDE, expression and predicate
+ *         columns; indkey is checked as well), no expression/predicate on `sens`
+ *   con   visible constraints: every conkey/confkey column visible, the
+ *         referenced table visible, the backing index visible, no CHECK on `sens`
+ *   nsp   pg_catalog, information_schema and the schemas of visible relations
+ *   typ   built-in types, row types of visible relations, and types (and
+ *         their arrays/elements) of visible columns
+ *   atd   visible defaults: visible column of a table not in `sens`, depending
+ *         on no hidden relation or column (a serial's hidden sequence hides it)
+ *
+ * Fixed catalog OIDs (identical in every PostgreSQL version) name the catalog
+ * classes in pg_depend/pg_description: 1259 pg_class, 2604 pg_attrdef,
+ * 2606 pg_constraint, 2615 pg_namespace, 2618 pg_rewrite. OIDs below 16384
+ * (FirstNormalObjectId) are objects created by initdb: built-ins.
+ */
+import type { SessionPolicySet } from '../../policy/session.js';
+import { boolArray, sqlString, textArray } from './literals.js';
+
+/** Owner OID shown for every visible object; pg_roles shows the Rowgate user under it. */
+export const SYNTHETIC_ROLE_OID = 10;
+
+export interface VisibleModel {
+  dataSource: string;
+  username: string;
+  /** Literals. */
+  ds: string;
+  user: string;
+  /** FROM items (with their aliases) over the name lists. */
+  tablesFrom: (alias: string) => string;
+  columnsFrom: (alias: string) => string;
+  /** Uncorrelated sub-selects (see the module comment). */
+  rel: string;
+  sens: string;
+  att: string;
+  idx: string;
+  con: string;
+  nsp: string;
+  typ: string;
+  atd: string;
+  /** Upstream → visible schema pairs, as a FROM item `alias(s, vs)`. */
+  schemasFrom: (alias: string) => string;
+  /** A boolean SQL expression: the view/matview with oid `oidExpr` has a definition the user may read. */
+  viewDefinitionVisible: (oidExpr: string) => string;
+}
+
+/** Parallel arrays become rows with `ROWS FROM (unnest(a), unnest(b), …)` (multi-argument unnest is unqualified-only). */
+const unnest = (array: string): string => `pg_catalog.unnest(${array})`;
+
+export function buildVisibleModel(policy: SessionPolicySet): VisibleModel {
+  const ts = policy.tables;
+  const sensitive = (t: (typeof ts)[number]): boolean =>
+    t.rowFilters.length > 0 || t.columns.some((c) => c.mask !== null);
+  const tS = textArray(ts.map((t) => t.schema));
+  const tV = textArray(ts.map((t) => t.visibleSchema));
+  const tR = textArray(ts.map((t) => t.name));
+  const tF = boolArray(ts.map(sensitive));
+  const cols = ts.flatMap((t) => t.columns.map((c) => ({ t, c })));
+  const cS = textArray(cols.map((x) => x.t.schema));
+  const cR = textArray(cols.map((x) => x.t.name));
+  const cC = textArray(cols.map((x) => x.c.name));
+  const cM = boolArray(cols.map((x) => x.c.mask !== null));
+  const tablesFrom = (a: string): string =>
+    `ROWS FROM (${[tS, tV, tR, tF].map(unnest).join(', ')}) AS ${a}(s, vs, r, f)`;
+  const columnsFrom = (a: string): string =>
+    `ROWS FROM (${[cS, cR, cC, cM].map(unnest).join(', ')}) AS ${a}(s, r, c, m)`;
+  const pairs = new Map(ts.map((t) => [t.schema, t.visibleSchema]));
+  const schemasFrom = (a: string): string =>
+    `ROWS FROM (${unnest(textArray([...pairs.keys()]))}, ${unnest(textArray([...pairs.values()]))}) AS ${a}(s, vs)`;
+
+  const relBase =
+    'SELECT _vc.oid FROM pg_catalog.pg_class _vc JOIN pg_catalog.pg_namespace _vn ON _vn.oid = _vc.relnamespace ' +
+    `JOIN ${tablesFrom('_vt')} ON _vn.nspname = _vt.s AND _vc.relname = _vt.r`;
+  const rel = `(${relBase})`;
+  const sens = `(${relBase} WHERE _vt.f)`;
+  const att =
+    '(SELECT _va.attrelid, _va.attnum FROM pg_catalog.pg_attribute _va ' +
+    'JOIN pg_catalog.pg_class _vac ON _vac.oid = _va.attrelid ' +
+    'JOIN pg_catalog.pg_namespace _van ON _van.oid = _vac.relnamespace ' +
+    `JOIN ${columnsFrom('_vw')} ON _van.nspname = _vw.s AND _vac.relname = _vw.r AND _va.attname = _vw.c ` +
+    'WHERE _va.attnum > 0 AND NOT _va.attisdropped)';
+  const idx =
+    `(SELECT _vi.indexrelid FROM pg_catalog.pg_index _vi WHERE _vi.indrelid IN ${rel} ` +
+    'AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend _vd WHERE _vd.classid = 1259 AND _vd.objid = _vi.indexrelid ' +
+    'AND _vd.refclassid = 1259 AND (_vd.refobjid <> _vi.indrelid ' +
+    `OR (_vd.refobjsubid > 0 AND (_vd.refobjid, _vd.refobjsubid) NOT IN ${att}))) ` +
+    'AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(_vi.indkey::pg_catalog.int2[]) AS _vk(n) ' +
+    `WHERE _vk.n <> 0 AND (_vi.indrelid, _vk.n) NOT IN ${att}) ` +
+    `AND NOT ((_vi.indexprs IS NOT NULL OR _vi.indpred IS NOT NULL) AND _vi.indrelid IN ${sens}))`;
+  const con =
+    `(SELECT _vo.oid FROM pg_catalog.pg_constraint _vo WHERE _vo.conrelid IN ${rel} ` +
+    'AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(_vo.conkey) AS _vx(n) ' +
+    `WHERE (_vo.conrelid, _vx.n) NOT IN ${att}) ` +
+    `AND (_vo.confrelid = 0 OR (_vo.confrelid IN ${rel} AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(_vo.confkey) AS _vy(n) ` +
+    `WHERE (_vo.confrelid, _vy.n) NOT IN ${att}))) ` +
+    `AND NOT (_vo.contype IN ('c', 'x') AND _vo.conrelid IN ${sens}) ` +
+    `AND (_vo.conindid = 0 OR _vo.conindid IN ${idx}))`;
+  const nsp =
+    "(SELECT _vs.oid FROM pg_catalog.pg_namespace _vs WHERE _vs.nspname IN ('pg_catalog', 'information_schema') " +
+    `OR _vs.nspname IN (SELECT _vp.s FROM ${tablesFrom('_vp')}))`;
+  const used =
+    `(SELECT _vu.atttypid FROM pg_catalog.pg_attribute _vu WHERE (_vu.attrelid, _vu.attnum) IN ${att} ` +
+    `UNION ALL SELECT _vr.reltype FROM pg_catalog.pg_class _vr WHERE _vr.oid IN ${rel})`;
+  const typ =
+    `(SELECT _vty.oid FROM pg_catalog.pg_type _vty WHERE _vty.oid < 16384 OR _vty.oid IN ${used} ` +
+    `OR _vty.typelem IN ${used} OR _vty.typarray IN ${used})`;
+  const atd =
+    `(SELECT _vad.oid FROM pg_catalog.pg_attrdef _vad WHERE _vad.adrelid NOT IN ${sens} ` +
+    `AND (_vad.adrelid, _vad.adnum) IN ${att} ` +
+    'AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend _vde WHERE _vde.classid = 2604 AND _vde.objid = _vad.oid ' +
+    `AND _vde.refclassid = 1259 AND (_vde.refobjid NOT IN ${rel} ` +
+    `OR (_vde.refobjsubid > 0 AND (_vde.refobjid, _vde.refobjsubid) NOT IN ${att}))))`;
+  const viewDefinitionVisible = (oidExpr: string): string =>
+    `(${oidExpr} NOT IN ${sens} AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite _vrw ` +
+    'JOIN pg_catalog.pg_depend _vdd ON _vdd.classid = 2618 AND _vdd.objid = _vrw.oid ' +
+    `WHERE _vrw.ev_class = ${oidExpr} AND _vdd.refclassid = 1259 AND _vdd.refobjid <> ${oidExpr} ` +
+    `AND (_vdd.refobjid NOT IN ${rel} OR _vdd.refobjid IN ${sens} ` +
+    `OR (_vdd.refobjsubid > 0 AND (_vdd.refobjid, _vdd.refobjsubid) NOT IN ${att}))))`;
+  return {
+    dataSource: policy.dataSource.name,
+    username: policy.user.username,
+    ds: sqlString(policy.dataSource.name),
+    user: sqlString(policy.user.username),
+    tablesFrom,
+    columnsFrom,
+    rel,
+    sens,
+    att,
+    idx,
+    con,
+    nsp,
+    typ,
+    atd,
+    schemasFrom,
+    viewDefinitionVisible,
+  };
+}
