@@ -137,6 +137,8 @@ const MISC = [
   'generate_series', 'num_nulls', 'num_nonnulls', 'pg_typeof', 'pg_column_size', 'pg_size_pretty',
   'pg_size_bytes', 'enum_first', 'enum_last', 'enum_range', 'pg_get_keywords', 'pg_encoding_to_char',
   'pg_char_to_encoding',
+  // Whether the upstream is a standby: DataGrip asks before txid_current(); reveals no object.
+  'pg_is_in_recovery',
 ];
 
 /**

@@ -35,6 +35,9 @@
  * `position` is the parser's byte offset + 1; PostgreSQL counts characters,
  * so the wire layer must convert for non-ASCII statement text.
  *
+ * Outside pg_catalog only information_schema._pg_expandarray(x) is admitted
+ * (an array unnest that reads no catalog; JDBC metadata queries call it).
+ *
  * Catalog functions (CATALOG_FUNCTIONS) and casts to the reg* types of
  * CATALOG_REG_TYPES are admitted in the user's statement because the virtual
  * catalog rewrites each of them (catalog/calls.ts); in the rewritten tree
@@ -142,6 +145,8 @@ export function checkFunctionCall(fn: FuncCall, argTypes?: readonly string[]): P
   const parts = strings(fn.funcname);
   const qualified = parts.length === 2 && parts[0] === 'pg_catalog';
   const name = parts[parts.length - 1] ?? '';
+  if (isInformationSchemaHelper(parts))
+    return (fn.args ?? []).length === 1 ? null : undefinedFunction(fn, argTypes);
   if ((parts.length !== 1 && !qualified) || !(ALLOWED_FUNCTIONS.has(name) || CATALOG_FUNCTIONS.has(name)))
     return undefinedFunction(fn, argTypes);
   const args = fn.args ?? [];
@@ -158,6 +163,16 @@ export function checkFunctionCall(fn: FuncCall, argTypes?: readonly string[]): P
   return null;
 }
 
+/**
+ * information_schema._pg_expandarray(anyarray): a SQL function of its argument
+ * only (it unnests the array with subscripts, reading no catalog); JDBC's
+ * getPrimaryKeys / getIndexInfo call it. information_schema belongs to the
+ * bootstrap superuser, so the name cannot be redefined by the service role.
+ */
+function isInformationSchemaHelper(parts: readonly string[]): boolean {
+  return parts.length === 2 && parts[0] === 'information_schema' && parts[1] === '_pg_expandarray';
+}
+
 /** Checks one type reference: built-in allowlist, or a user type the hook admits. */
 export function checkTypeName(type: TypeName, options: FunctionCheckOptions = {}): PgError | null {
   const names = strings(type.names);
@@ -167,7 +182,9 @@ export function checkTypeName(type: TypeName, options: FunctionCheckOptions = {}
   // reg* casts are rewritten by catalog/calls.ts; in the rewritten tree only its own casts remain.
   const reg =
     CATALOG_REG_TYPES.has(last) &&
-    (options.rewritten ? isAdmittedCall(type) : castTargets.has(type) && !type.arrayBounds?.length);
+    (options.rewritten
+      ? isAdmittedCall(type)
+      : castTargets.has(type) && (type.arrayBounds?.length ?? 0) <= 1);
   const builtin = ALLOWED_TYPES.has(base) || reg;
   const ok =
     !type.pct_type &&

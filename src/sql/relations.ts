@@ -29,13 +29,39 @@ export interface CatalogIndex {
   schemas: ReadonlySet<string>;
   /** Visible-object model and parsed catalog subqueries of this policy set, built on first use. */
   catalog: CatalogCache;
+  /**
+   * Types of visible columns (element name, without a leading `_`) → the
+   * schemas a qualified reference may name: the column's table schema when it
+   * is not aliased (the rewritten SQL keeps type names as written).
+   */
+  columnTypes: ReadonlyMap<string, ReadonlySet<string>>;
+}
+
+/**
+ * The function allowlist's hook for user types (functions.ts): a type (or its
+ * array) that a visible column has reveals nothing new, so casts to it are
+ * admitted — unqualified, or qualified with its unaliased schema.
+ */
+export function isColumnType(index: CatalogIndex, schema: string | undefined, name: string): boolean {
+  const schemas = index.columnTypes.get(name) ?? index.columnTypes.get(name.replace(/^_/, ''));
+  return schemas !== undefined && (schema === undefined || schemas.has(schema));
 }
 
 export function buildCatalogIndex(policy: SessionPolicySet): CatalogIndex {
   const byName = new Map<string, SecuredTable>();
   for (const t of policy.tables) byName.set(`${t.visibleSchema}\u0000${t.name}`, t);
   const schemas = new Set(policy.tables.map((t) => t.visibleSchema));
+  const columnTypes = new Map<string, Set<string>>();
+  for (const t of policy.tables)
+    for (const c of t.columns) {
+      if (c.udtName === null) continue;
+      const name = c.udtName.replace(/^_/, '');
+      const set = columnTypes.get(name) ?? new Set<string>();
+      if (t.schema === t.visibleSchema) set.add(t.schema);
+      columnTypes.set(name, set);
+    }
   return {
+    columnTypes,
     byName,
     dataSourceName: policy.dataSource.name,
     username: policy.user.username,

@@ -71,7 +71,7 @@ import type { NormalizedTemplate } from './normalized.js';
 import { fromTemplate, prepareTemplate, type TemplateDraft } from './normalized.js';
 import { ensureParser, parseStatements } from './parse.js';
 import type { CatalogIndex } from './relations.js';
-import { buildCatalogIndex } from './relations.js';
+import { buildCatalogIndex, isColumnType } from './relations.js';
 import type { SessionSettings } from './settings.js';
 import type { GateVerdict, RewrittenStatement } from './statements.js';
 import { rewriteStatement } from './statements.js';
@@ -99,7 +99,12 @@ export interface RewriteResult {
  * first function / type / operator off the allowlist (functions.ts).
  */
 export interface StatementGate {
-  classifyStatement(stmt: Node, session: SessionState): GateVerdict | PgError;
+  /** `functions`: the allowlist options of this policy set (visible user types). */
+  classifyStatement(
+    stmt: Node,
+    session: SessionState,
+    functions?: FunctionCheckOptions,
+  ): GateVerdict | PgError;
   checkCalls(stmt: Node): PgError | null;
   /** Options of the function allowlist, for the re-check of the rewritten tree. */
   functions?: FunctionCheckOptions;
@@ -112,8 +117,12 @@ export interface StatementGate {
  */
 export function classifierGate(options: ClassifyOptions = {}): StatementGate {
   return {
-    classifyStatement: (stmt, session) => {
-      const c = classifyStatement(stmt, { ...options, settings: session.settings ?? options.settings });
+    classifyStatement: (stmt, session, functions) => {
+      const c = classifyStatement(stmt, {
+        ...options,
+        settings: session.settings ?? options.settings,
+        functions: { ...options.functions, ...functions },
+      });
       if (c.kind !== 'refused') return c;
       c.error.audit = c.audit;
       return c.error;
@@ -180,9 +189,13 @@ export function rewriteSync(
   const verify = options.verify !== false;
   const index = catalogIndex(policy);
   const parsed = parseStatements(sqlText);
+  const functions: FunctionCheckOptions = {
+    ...options.gate.functions,
+    isVisibleType: (schema, name) => isColumnType(index, schema, name),
+  };
   // Classify everything before resolving anything (and refuse the whole input on one refusal).
   const verdicts = parsed.map((p) => {
-    const c = options.gate.classifyStatement(p.node, session);
+    const c = options.gate.classifyStatement(p.node, session, functions);
     if (c instanceof PgError) throw c;
     const refused = options.gate.checkCalls(p.node);
     if (refused) {
@@ -210,7 +223,7 @@ export function rewriteSync(
       sql: sqlText,
       prefix,
       verify,
-      functions: options.gate.functions,
+      functions,
       policiesApplied: policy.policiesApplied,
       defaultSearchPath: options.defaultSearchPath ?? DEFAULT_SEARCH_PATH,
     });

@@ -215,7 +215,7 @@ describe('types', () => {
 
   it.each([
     ['SELECT g::regrole FROM generate_series(1, 20000) g', 'regrole'],
-    ["SELECT 'x'::regclass[]", 'regclass[]'],
+    ["SELECT 'x'::regclass[][]", 'regclass[]'],
     ["SELECT 'x'::_regclass", '_regclass'],
     ['SELECT NULL::payroll', 'payroll'],
     ['SELECT NULL::public.customers', 'public.customers'],
@@ -223,6 +223,16 @@ describe('types', () => {
     ['SELECT (NULL::customers).ssn', 'customers'],
   ])('%s → type "%s" does not exist', (sql, written) => {
     expect(err(sql)).toEqual({ sqlstate: '42704', message: `type "${written}" does not exist` });
+  });
+
+  it('admits one-dimensional reg* array casts (catalog/calls.ts rewrites them)', () => {
+    expect(check('SELECT proargtypes::regtype[] FROM pg_proc')).toBeNull();
+  });
+
+  it('admits information_schema._pg_expandarray with one argument only', () => {
+    expect(check('SELECT information_schema._pg_expandarray(ARRAY[1, 2])')).toBeNull();
+    expect(err('SELECT information_schema._pg_expandarray(ARRAY[1], 2)')?.sqlstate).toBe('42883');
+    expect(err('SELECT information_schema._pg_keysequal(ARRAY[1], ARRAY[1])')?.sqlstate).toBe('42883');
   });
 
   it('admits user types through the visibility hook', () => {

@@ -12,6 +12,10 @@
  * - Name arguments (`'orders'::regclass`, has_table_privilege('orders', …),
  *   to_regclass('orders')) are resolved here against the virtual catalog and
  *   emitted as upstream names; a hidden name fails as a missing one.
+ *   A parameter cast (`$1::regtype`) may carry a name or an OID: it is looked
+ *   up with to_reg*(text) upstream and then filtered like an OID.
+ * - An array cast (`x::regtype[]`) keeps the array only when every element
+ *   is visible, and gives NULL otherwise.
  * - Answers about the session are computed from the proxy's view:
  *   pg_table_is_visible / pg_type_is_visible follow the client's search path,
  *   has_*_privilege means "visible" (SELECT / USAGE / CONNECT / EXECUTE) for
@@ -61,13 +65,13 @@ function effectivePath(c: CallContext): string[] {
 /** `$1 IN (objects of <catalog> named first along the search path)`. */
 function pathVisible(c: Call, catalog: string, nameCol: string, nspCol: string): Node {
   const path = textArray(effectivePath(c.ctx));
+  // Uncorrelated (one hashed sub-plan per statement): the objects that come first in the path under their name.
   return c.t(
-    `CASE WHEN $1 IS NOT NULL THEN $1 IN (SELECT __c.oid FROM pg_catalog.${catalog} AS __c ` +
+    `CASE WHEN $1 IS NOT NULL THEN $1 IN (SELECT __q.oid FROM (SELECT __c.oid, __p.__i, ` +
+      `pg_catalog.min(__p.__i) OVER (PARTITION BY __c.${nameCol}) AS __m FROM pg_catalog.${catalog} AS __c ` +
       `JOIN pg_catalog.pg_namespace AS __n ON __n.oid = __c.${nspCol} ` +
-      `JOIN pg_catalog.unnest(${path}) WITH ORDINALITY AS __p(__s, __i) ON __p.__s = __n.nspname ` +
-      `WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.${catalog} AS __d JOIN pg_catalog.pg_namespace AS __e ` +
-      `ON __e.oid = __d.${nspCol} JOIN pg_catalog.unnest(${path}) WITH ORDINALITY AS __f(__s, __i) ` +
-      `ON __f.__s = __e.nspname WHERE __d.${nameCol} = __c.${nameCol} AND __f.__i < __p.__i)) END`,
+      `JOIN pg_catalog.unnest(${path}) WITH ORDINALITY AS __p(__s, __i) ON __p.__s = __n.nspname) AS __q ` +
+      'WHERE __q.__i = __q.__m) END',
     c.args.slice(0, 1),
   );
 }
@@ -222,6 +226,15 @@ const names = (list: Node[] | undefined): string[] =>
 /** A reg* cast `x::regclass` → guarded or resolved (see the module comment). */
 function castReplacement(cast: TypeCast, type: string, ctx: CallContext): Node {
   const t = (text: string, args: readonly Node[] = [cast.arg!]): Node => fromTemplate(text, args, ctx.fresh);
+  if (cast.typeName?.arrayBounds?.length) {
+    // `oids::regtype[]` (pgcli: proargtypes::regtype[]): the whole array, or NULL if any element is hidden.
+    const set = { regclass: RELS, regtype: TYPES, regnamespace: NSPS, regproc: PROCS, regprocedure: PROCS }[
+      type
+    ]!;
+    return t(
+      guarded(`($1)::pg_catalog.oid[] <@ ARRAY${set}`, `($1)::pg_catalog.oid[]::pg_catalog.${type}[]`),
+    );
+  }
   const text = stringLiteral(cast.arg);
   const literal = text !== undefined && !/^\d+$/.test(text);
   if (type === 'regclass' && literal) {
@@ -246,7 +259,9 @@ function castReplacement(cast: TypeCast, type: string, ctx: CallContext): Node {
   };
   const [set, lookup] = sets[type]!;
   // A literal name is looked up upstream and then filtered: hidden and missing both give NULL.
-  const oid = literal ? `pg_catalog.${lookup}(($1)::text)::pg_catalog.oid` : '($1)::pg_catalog.oid';
+  // A parameter is text or an OID in text form (to_reg* read both, as the reg* input functions do).
+  const byName = literal || (cast.arg !== undefined && 'ParamRef' in cast.arg);
+  const oid = byName ? `pg_catalog.${lookup}(($1)::text)::pg_catalog.oid` : '($1)::pg_catalog.oid';
   return t(guarded(`${oid} IN ${set}`, `(${oid})::pg_catalog.${type}`));
 }
 
@@ -304,7 +319,7 @@ export function rewriteCatalogCalls(tree: unknown, ctx: CallContext): void {
       const parts = names(cast.typeName.names);
       const type = parts[parts.length - 1] ?? '';
       const builtin = parts.length === 1 || (parts.length === 2 && parts[0] === 'pg_catalog');
-      if (builtin && REG_TYPES.has(type) && !cast.typeName.arrayBounds?.length) {
+      if (builtin && REG_TYPES.has(type) && (cast.typeName.arrayBounds?.length ?? 0) <= 1) {
         replaceWith(o, castReplacement(cast, type, ctx));
       }
     }

@@ -13,8 +13,10 @@
  * - Owners are the synthetic role 10, which pg_roles shows as the Rowgate user;
  *   ACLs are NULL (V110).
  * - reltuples -1, relpages/relallvisible/relallfrozen 0 (V102); partition
- *   bounds NULL (V113); relhastriggers/relhasrules/relrowsecurity false, since
- *   triggers, rules and upstream RLS policies are not shown.
+ *   bounds NULL (V113); relhasrules/relrowsecurity false, since rules and
+ *   upstream RLS policies are not shown; relhastriggers true only for a
+ *   relation with a visible foreign key on either side (FKs are triggers, and
+ *   psql shows FKs only then), while pg_trigger stays empty.
  * - Denied columns are absent from pg_attribute; their attnum gaps remain
  *   (V109: dropped columns leave the same gaps; RowDescription zeroes attnums).
  *   Masked columns keep the upstream column's declared type.
@@ -64,11 +66,14 @@ export const SERVED_PG_CATALOG = [
 
 const NO_OWNER = { relowner: `${OWNER}`, relacl: 'NULL' };
 
-/** Settings a client may read through pg_settings: the cosmetic ones the proxy mirrors (V91). */
+/**
+ * Settings a client may read through pg_settings: the cosmetic ones the proxy mirrors (V91), and
+ * compile-time limits (max_index_keys, max_function_args) that JDBC's metadata calls require.
+ */
 export const PG_SETTINGS_NAMES = [
   'DateStyle', 'IntervalStyle', 'TimeZone', 'extra_float_digits', 'client_encoding', 'bytea_output',
   'standard_conforming_strings', 'integer_datetimes', 'max_identifier_length', 'application_name',
-  'server_encoding',
+  'server_encoding', 'max_index_keys', 'max_function_args',
 ]; // prettier-ignore
 
 export const PG_CATALOG_BUILDERS: Record<string, (m: VisibleModel) => string> = {
@@ -91,13 +96,16 @@ export const PG_CATALOG_BUILDERS: Record<string, (m: VisibleModel) => string> = 
         relallvisible: '0',
         relallfrozen: '0',
         relpartbound: 'NULL',
-        relhastriggers: 'false',
+        // psql prints foreign keys (and "Referenced by") only for relations with triggers.
+        relhastriggers:
+          `(_x.oid IN (SELECT _vf.conrelid FROM pg_catalog.pg_constraint _vf WHERE _vf.contype = 'f' AND _vf.oid IN ${m.con}) ` +
+          `OR _x.oid IN (SELECT _vf.confrelid FROM pg_catalog.pg_constraint _vf WHERE _vf.contype = 'f' AND _vf.oid IN ${m.con}))`,
         relhasrules: 'false',
         relrowsecurity: 'false',
         relforcerowsecurity: 'false',
         reltoastrelid: '0',
       },
-      `_x.oid IN ${m.rel} OR _x.oid IN ${m.idx} OR (_x.relnamespace = 11 AND _x.relname IN (` +
+      `_x.oid IN ${m.rel} OR _x.oid IN ${m.idx} OR _x.oid IN ${m.seq} OR (_x.relnamespace = 11 AND _x.relname IN (` +
         `${SERVED_PG_CATALOG.map((n) => `'${n}'`).join(', ')}))`,
       ['oid', 'relname', 'relnamespace'],
     ),
@@ -261,10 +269,10 @@ export const PG_CATALOG_BUILDERS: Record<string, (m: VisibleModel) => string> = 
     ),
   pg_sequences: (m) =>
     overridden(
-      `pg_catalog.pg_sequences AS _x JOIN ${m.tablesFrom('_v')} ON _x.schemaname = _v.s AND _x.sequencename = _v.r`,
+      `pg_catalog.pg_sequences AS _x JOIN ${m.schemasFrom('_v')} ON _x.schemaname = _v.s`,
       '_x',
       { schemaname: '_v.vs', sequenceowner: m.user, last_value: 'NULL' },
-      'true',
+      `${relOid('_x.schemaname', '_x.sequencename')} IN ${m.seq}`,
     ),
   pg_operator: () => allRows('pg_operator', '_x.oid < 16384'),
   pg_opclass: () => allRows('pg_opclass', '_x.oid < 16384'),

@@ -4,7 +4,8 @@
  * USAGE on visible schemas, CONNECT/TEMPORARY on the data source, EXECUTE on
  * visible (built-in) functions — for any role argument, which is ignored (the
  * proxy user is the only role the user sees). A hidden object answers like a
- * missing one: 42P01 / 3F000 / 3D000 for a name, NULL for an OID.
+ * missing one: 42P01 / 3F000 / 3D000 for a literal name, NULL for an OID or
+ * for a name held by a column or parameter (has_schema_privilege(n.nspname, …)).
  */
 import type { Node } from '@pgsql/types';
 import { PgError } from '../errors.js';
@@ -66,7 +67,11 @@ export function schemaPrivilege(c: Call): Node {
     schemaLiteral(text, c.ctx.index); // 3F000 for a hidden or missing schema
     return c.t(ok, [schema, priv]);
   }
-  return c.t(guarded(`($1)::pg_catalog.oid IN ${NSPS}`, ok), [schema, priv]);
+  // A column or parameter holds a schema OID or a schema NAME (n.nspname): both are accepted, as upstream.
+  const oid =
+    "CASE WHEN ($1)::text ~ '^[0-9]+$' THEN ($1)::text::pg_catalog.oid " +
+    'ELSE pg_catalog.to_regnamespace(pg_catalog.quote_ident(($1)::text))::pg_catalog.oid END';
+  return c.t(guarded(`${oid} IN ${NSPS}`, ok), [schema, priv]);
 }
 
 export function databasePrivilege(c: Call): Node {

@@ -22,7 +22,11 @@
  *   typ   built-in types, row types of visible relations, and types (and
  *         their arrays/elements) of visible columns
  *   atd   visible defaults: visible column of a table not in `sens`, depending
- *         on no hidden relation or column (a serial's hidden sequence hides it)
+ *         on no hidden relation or column other than a sequence in the table's
+ *         own schema (the default names it: showing it reveals nothing new)
+ *   seq   visible sequences: owned by (pg_depend 'a'/'i') a visible column of
+ *         a table not in `sens` in the same schema, or used by a visible default;
+ *         a filtered or masked table's sequences and defaults stay hidden
  *
  * Fixed catalog OIDs (identical in every PostgreSQL version) name the catalog
  * classes in pg_depend/pg_description: 1259 pg_class, 2604 pg_attrdef,
@@ -53,6 +57,7 @@ export interface VisibleModel {
   nsp: string;
   typ: string;
   atd: string;
+  seq: string;
   /** Upstream → visible schema pairs, as a FROM item `alias(s, vs)`. */
   schemasFrom: (alias: string) => string;
   /** A boolean SQL expression: the view/matview with oid `oidExpr` has a definition the user may read. */
@@ -119,12 +124,25 @@ export function buildVisibleModel(policy: SessionPolicySet): VisibleModel {
   const typ =
     `(SELECT _vty.oid FROM pg_catalog.pg_type _vty WHERE _vty.oid < 16384 OR _vty.oid IN ${used} ` +
     `OR _vty.typelem IN ${used} OR _vty.typarray IN ${used})`;
+  // A sequence in the schema of the default's (visible, unfiltered) table: named by the default itself.
+  const ownSequence = (dep: string, ad: string): string =>
+    `EXISTS (SELECT 1 FROM pg_catalog.pg_class _vqs JOIN pg_catalog.pg_class _vqt ON _vqt.oid = ${ad}.adrelid ` +
+    `WHERE _vqs.oid = ${dep}.refobjid AND _vqs.relkind = 'S' AND _vqs.relnamespace = _vqt.relnamespace)`;
   const atd =
     `(SELECT _vad.oid FROM pg_catalog.pg_attrdef _vad WHERE _vad.adrelid NOT IN ${sens} ` +
     `AND (_vad.adrelid, _vad.adnum) IN ${att} ` +
     'AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend _vde WHERE _vde.classid = 2604 AND _vde.objid = _vad.oid ' +
-    `AND _vde.refclassid = 1259 AND (_vde.refobjid NOT IN ${rel} ` +
+    `AND _vde.refclassid = 1259 AND (_vde.refobjid NOT IN ${rel} AND NOT ${ownSequence('_vde', '_vad')} ` +
     `OR (_vde.refobjsubid > 0 AND (_vde.refobjid, _vde.refobjsubid) NOT IN ${att}))))`;
+  const seq =
+    '(SELECT _vsq.objid FROM pg_catalog.pg_depend _vsq ' +
+    "JOIN pg_catalog.pg_class _vsc ON _vsc.oid = _vsq.objid AND _vsc.relkind = 'S' " +
+    'JOIN pg_catalog.pg_class _vst ON _vst.oid = _vsq.refobjid AND _vst.relnamespace = _vsc.relnamespace ' +
+    "WHERE _vsq.classid = 1259 AND _vsq.refclassid = 1259 AND _vsq.deptype IN ('a', 'i') " +
+    `AND (_vsq.refobjid, _vsq.refobjsubid) IN ${att} AND _vsq.refobjid NOT IN ${sens} ` +
+    'UNION ALL SELECT _vsd.refobjid FROM pg_catalog.pg_depend _vsd ' +
+    "JOIN pg_catalog.pg_class _vse ON _vse.oid = _vsd.refobjid AND _vse.relkind = 'S' " +
+    `WHERE _vsd.classid = 2604 AND _vsd.refclassid = 1259 AND _vsd.objid IN ${atd})`;
   const viewDefinitionVisible = (oidExpr: string): string =>
     `(${oidExpr} NOT IN ${sens} AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite _vrw ` +
     'JOIN pg_catalog.pg_depend _vdd ON _vdd.classid = 2618 AND _vdd.objid = _vrw.oid ' +
@@ -146,6 +164,7 @@ export function buildVisibleModel(policy: SessionPolicySet): VisibleModel {
     nsp,
     typ,
     atd,
+    seq,
     schemasFrom,
     viewDefinitionVisible,
   };
