@@ -40,6 +40,7 @@ import { SessionSettings, defaultSettings } from '../sql/settings.js';
 import type { AuthThrottle } from './auth-throttle.js';
 import { type AuthenticatedSession, startSession } from './auth.js';
 import type { CancelRegistry } from './cancel.js';
+import { auditRefusal } from './admission-audit.js';
 import * as be from './backend.js';
 import { batchedWrite } from './batched-write.js';
 import { ProtocolViolation } from './buffer.js';
@@ -142,6 +143,17 @@ export class ClientSession {
     }
   }
 
+  /** A connection refused after authentication (no upstream connection) is audited like the others. */
+  private auditRefused(auth: AuthenticatedSession, message: string, reason: string): void {
+    const attempt = {
+      address: this.conn.remoteAddress,
+      username: auth.username,
+      database: auth.dataSource.name,
+      applicationName: auth.parameters.get('application_name'),
+    };
+    auditRefusal(this.ctx, attempt, message, reason, { userId: auth.userId });
+  }
+
   /** Registers with the policy-refresh registry: new policy sets swap in, lost access ends the session. */
   private follow(auth: AuthenticatedSession, resolvedAt: number | undefined): void {
     if (!this.ctx.sessions) return;
@@ -204,6 +216,7 @@ export class ClientSession {
       this.conn,
       this.stopAcquire.signal,
       this.ctx.logger,
+      (message, reason) => this.auditRefused(auth, message, reason),
     ).finally(() => this.conn.socket.off('close', leave));
     if (!checkedOut) return null;
     this.upstream = checkedOut;

@@ -3,7 +3,8 @@
  * (upstream-pools.ts), a wait the client can end by leaving, and — when no
  * connection can be had — the PostgreSQL-style FATAL the client gets
  * instead. The upstream's own words (role names, hosts, auth failures) go to
- * the log only; the client learns nothing about the upstream.
+ * the log and the admin-only query audit (`onRefused`); the client learns
+ * nothing about the upstream.
  */
 import type { ClientConnection } from './connection.js';
 import type { Logger } from '../log.js';
@@ -27,6 +28,8 @@ export async function checkOutUpstream(
   client: ClientConnection,
   stop: AbortSignal,
   logger: Logger,
+  /** Told what the client was sent and why, for the audit of refused connections. */
+  onRefused?: (message: string, reason: string) => void,
 ): Promise<CheckedOut | null> {
   try {
     const pool = pools.for({
@@ -39,27 +42,34 @@ export async function checkOutUpstream(
     });
     return { conn: await pool.acquire(stop), pool };
   } catch (err) {
-    if (!client.isClosed) refuse(client, ds.name, err, logger);
+    if (!client.isClosed) {
+      const { message, reason } = refuse(client, ds.name, err, logger);
+      onRefused?.(message, reason);
+    }
     return null;
   }
 }
 
-function refuse(client: ClientConnection, dataSource: string, err: unknown, logger: Logger): void {
+/** Sends the FATAL; returns its message and the internal reason. */
+function refuse(
+  client: ClientConnection,
+  dataSource: string,
+  err: unknown,
+  logger: Logger,
+): { message: string; reason: string } {
+  const send = (code: string, message: string, reason: string) => {
+    client.fatal({ severity: 'FATAL', code, message });
+    return { message, reason };
+  };
   if (err instanceof PoolExhausted) {
     logger.warn({ dataSource }, 'upstream pool exhausted');
     // PostgreSQL's wording for a database at its connection limit (datconnlimit).
-    client.fatal({
-      severity: 'FATAL',
-      code: '53300',
-      message: `too many connections for database "${dataSource}"`,
-    });
-    return;
+    return send('53300', `too many connections for database "${dataSource}"`, 'upstream pool full');
   }
   if (err instanceof PoolClosed) {
-    client.fatal({ severity: 'FATAL', code: '57P03', message: 'the database system is shutting down' });
-    return;
+    return send('57P03', 'the database system is shutting down', 'proxy shutting down');
   }
   const reason = err instanceof UpstreamConnectError ? err.message : String(err);
   logger.warn({ dataSource, reason }, 'upstream connection failed');
-  client.fatal({ severity: 'FATAL', code: '08006', message: 'could not connect to the upstream server' });
+  return send('08006', 'could not connect to the upstream server', `upstream: ${reason}`);
 }
