@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import { auditedTransaction } from '../store/audited.js';
 import type { Store } from '../store/db.js';
 import { saveCatalog, type SchemaSelection, type UpstreamTableColumns } from '../store/repos/catalog.js';
-import { arrowTypeFor } from '../store/repos/catalog-types.js';
+import { arrowTypeForColumn } from '../store/repos/catalog-types.js';
 import { discoverColumns, discoverSchemas, discoverTables, type TableRef } from './discover.js';
 import type { DiscoveredColumn, DiscoveredSchema, DiscoveredTable, ProgressPhase } from './job-types.js';
 
@@ -104,7 +104,7 @@ export async function runDiscoverColumns(
     stored.map((c) => [JSON.stringify([c.schema_name, c.table_name, c.column_name]), c.is_selected]),
   );
   return live.map((c) => {
-    const arrow_type = arrowTypeFor(c.udt_name, c.data_type, c.numeric_precision, c.numeric_scale);
+    const arrow_type = arrowTypeForColumn(c);
     const flag = flags.get(JSON.stringify([c.schema_name, c.table_name, c.column_name]));
     return {
       schema_name: c.schema_name,

@@ -10,11 +10,17 @@
  * they are inserted selected (BR behaviour). Columns that disappeared upstream
  * are neither reported nor removed. All writes, and an audit row holding the
  * report, commit in one transaction.
+ *
+ * Live columns get their arrow type from the same discovery and mapping as
+ * save_catalog (`arrowTypeForColumn`, enums and domains included), so an
+ * unchanged upstream reports no changed column. A catalog saved before enums
+ * and domains were mapped holds null for them: its first sync reports those
+ * columns once (their arrow type changed, and a selected one becomes exposed).
  */
 import { auditedTransaction } from '../store/audited.js';
 import { columnId } from '../store/ids.js';
 import { requireDataSource } from '../store/repos/datasources.js';
-import { arrowTypeFor } from '../store/repos/catalog-types.js';
+import { arrowTypeForColumn } from '../store/repos/catalog-types.js';
 import { nowTimestamp } from '../store/time.js';
 import { toFlag } from '../store/values.js';
 import { discoverColumns, discoverSchemas, discoverTables, type UpstreamColumn } from './discover.js';
@@ -181,7 +187,7 @@ function compareColumns(
       udt_name: c.udt_name,
       is_nullable: toFlag(c.is_nullable),
       column_default: c.column_default,
-      arrow_type: arrowTypeFor(c.udt_name, c.data_type, c.numeric_precision, c.numeric_scale),
+      arrow_type: arrowTypeForColumn(c),
     };
     const name = `${c.schema_name}.${c.table_name}.${c.column_name}`;
     const old = storedByKey.get(key(tableId, c.column_name));

@@ -226,7 +226,13 @@ export const ARG_COUNT_RULES: ReadonlyMap<string, readonly number[]> = new Map([
  * first visible schema of the session's search path. Upstream they would name
  * the real database and schemas, so none may survive the rewrite.
  */
-export const REWRITTEN_FUNCTIONS: ReadonlySet<string> = new Set(['current_database', 'current_schema']);
+export const REWRITTEN_FUNCTIONS: ReadonlySet<string> = new Set([
+  'current_database',
+  'current_schema',
+  // The session's virtual pid (V98) and a virtual transaction clock (V96): identity.ts.
+  'pg_backend_pid',
+  'txid_current',
+]);
 
 /** SQLValueFunction ops the rewriter replaces by constants (the user's name, the data source, the schema). */
 export const REWRITTEN_SQL_VALUE_FUNCTIONS: ReadonlySet<string> = new Set([
@@ -306,11 +312,9 @@ export const DENIED_FUNCTIONS: Readonly<Record<string, string>> = {
   pg_stat_get_activity: 'V92 other sessions',
   pg_stat_get_backend_activity: 'V92',
   pg_stat_get_live_tuples: 'V102 counters',
-  pg_backend_pid: 'V98 (a proxy-side virtual pid may answer later)',
   pg_cancel_backend: 'V98',
   pg_terminate_backend: 'V98',
   pg_blocking_pids: 'V95',
-  txid_current: 'V96 transaction ids',
   txid_current_snapshot: 'V96',
   pg_current_snapshot: 'V96',
   pg_current_xact_id: 'V96',

@@ -83,7 +83,16 @@ export interface SessionState {
   searchPath: string[];
   /** The session's settings (SET validation needs the current DateStyle etc.). */
   settings?: SessionSettings;
+  /** The process id the client was given (BackendKeyData): what `pg_backend_pid()` answers. */
+  backendPid?: number | null;
 }
+
+/**
+ * Texts whose rewrite embeds a per-session value (the virtual pid) are never
+ * memoized: the caches are shared by every session of a policy set. `u&`
+ * because a Unicode-escaped identifier can spell the name without its letters.
+ */
+const SESSION_BOUND = /backend_pid|u&/i;
 
 export interface RewriteResult {
   statements: RewrittenStatement[];
@@ -178,12 +187,13 @@ export function rewriteSync(
   session: SessionState,
   options: RewriteOptions,
 ): RewriteResult {
-  const key = options.cache ? rewriteCacheKey(policy.fingerprint, session.searchPath, sqlText) : '';
-  const hit = options.cache?.get(key);
+  const memo = SESSION_BOUND.test(sqlText) ? { ...options, cache: null, templates: null } : options;
+  const key = memo.cache ? rewriteCacheKey(policy.fingerprint, session.searchPath, sqlText) : '';
+  const hit = memo.cache?.get(key);
   if (hit) return { ...hit, session };
-  const fast = options.templates ? fromTemplate(sqlText, policy, session, options.templates) : null;
+  const fast = memo.templates ? fromTemplate(sqlText, policy, session, memo.templates) : null;
   if (fast) {
-    options.cache?.set(key, fast);
+    memo.cache?.set(key, fast);
     return fast;
   }
   const verify = options.verify !== false;
@@ -207,7 +217,7 @@ export function rewriteSync(
   // Only a lone query can become a template; its literals are tagged before the rewrite.
   let draft: TemplateDraft | null = null;
   if (
-    options.templates &&
+    memo.templates &&
     parsed.length === 1 &&
     verdicts[0]!.kind === 'query' &&
     !touchesCatalog(parsed[0]!.node)
@@ -226,16 +236,17 @@ export function rewriteSync(
       functions,
       policiesApplied: policy.policiesApplied,
       defaultSearchPath: options.defaultSearchPath ?? DEFAULT_SEARCH_PATH,
+      backendPid: session.backendPid ?? null,
     });
     // SET search_path applies to the statements after it in the same input.
     if (r.searchPath) current = { ...current, searchPath: r.searchPath.searchPath };
     return { ...r, originalSql: p.originalSql };
   });
   const result: RewriteResult = { statements, session: current };
-  if (draft && statements[0]) draft.finish(parsed[0]!.node, statements[0], options.templates!);
+  if (draft && statements[0]) draft.finish(parsed[0]!.node, statements[0], memo.templates!);
   // SET / RESET depend on the current settings, not only on the text: never memoized.
-  if (options.cache && !statements.some((s) => s.kind === 'set' || s.kind === 'reset')) {
-    options.cache.set(key, result);
+  if (memo.cache && !statements.some((s) => s.kind === 'set' || s.kind === 'reset')) {
+    memo.cache.set(key, result);
   }
   return result;
 }

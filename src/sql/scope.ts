@@ -24,6 +24,8 @@ import { charPosition } from './parse.js';
 import type { CatalogIndex } from './relations.js';
 import { resolveRelation } from './relations.js';
 import { catalogSubquery } from './catalog/subquery.js';
+import { figureColname, isStar } from './catalog/colname.js';
+import { catalogStateColumn } from './catalog/system-columns.js';
 import type { SecuredSubquery } from './secured-subquery.js';
 import { buildSecuredSubquery, str } from './secured-subquery.js';
 
@@ -37,6 +39,8 @@ export interface FromEntry {
   nullable: boolean;
   /** Inside a join that has an alias: its own name is not visible. */
   hidden: boolean;
+  /** A catalog relation (its rows have a virtual xmin: catalog/system-columns.ts). */
+  catalog?: boolean;
 }
 
 export interface Level {
@@ -56,6 +60,8 @@ export interface WalkContext {
   tables: Map<string, SecuredTable>;
   /** Catalog subqueries placed in the tree (their inner SELECTs are trusted, catalog/trust.ts). */
   catalogSubqueries: Node[];
+  /** Catalog `xmin` references replaced so far (select-list items they change keep their names). */
+  stateColumns: number;
 }
 
 type CteNames = ReadonlySet<string>;
@@ -110,11 +116,21 @@ export function walkNode(node: Node, ctx: WalkContext, ctes: CteNames, level: Le
     return node;
   }
   if ('ColumnRef' in node) {
+    const state = catalogStateColumn(node.ColumnRef.fields, level, ctx.index.catalog.stateNumber);
+    if (state) {
+      ctx.stateColumns++;
+      return state;
+    }
     qualifiedColumnRef(node.ColumnRef.fields, ctx, level);
     return node;
   }
   const inner = (node as Record<string, unknown>)[Object.keys(node)[0]!];
+  // `SELECT c.xmin::text FROM pg_class c` keeps PostgreSQL's name once the column is replaced.
+  const target = 'ResTarget' in node && node.ResTarget.name === undefined ? node.ResTarget : null;
+  const name = target?.val && !isStar(target.val) ? figureColname(target.val) : null;
+  const replaced = ctx.stateColumns;
   if (inner && typeof inner === 'object') walkChildren(inner as Record<string, unknown>, ctx, ctes, level);
+  if (target && name !== null && ctx.stateColumns !== replaced) target.name = name;
   return node;
 }
 
@@ -212,10 +228,10 @@ function fromRangeVar(
     // A catalog relation: its filtered subquery (catalog/), never fenced (it has no row filter of a policy).
     if (wrap)
       throw new PgError('42809', 'TABLESAMPLE clause can only be applied to tables and materialized views');
-    const node = catalogSubquery(resolved.relation, rv, ctx.index.catalog);
+    const node = catalogSubquery(resolved.relation, rv, ctx.index.catalog, nullable);
     ctx.catalogSubqueries.push(node);
     const refname = rv.alias?.aliasname ?? resolved.relation.name;
-    level.entries.push({ refname, aliased: !!rv.alias, nullable, hidden });
+    level.entries.push({ refname, aliased: !!rv.alias, nullable, hidden, catalog: true });
     return node;
   }
   const table = resolved.table;

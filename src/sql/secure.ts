@@ -41,6 +41,8 @@ export interface SecureOptions {
   prefix: string;
   verify: boolean;
   functions?: FunctionCheckOptions;
+  /** The session's virtual pid for `pg_backend_pid()` (identity.ts); null or absent: NULL. */
+  backendPid?: number | null;
 }
 
 export interface Secured {
@@ -114,6 +116,7 @@ export function secureStatement(stmt: Node, o: SecureOptions, emit: Node = stmt)
     accounted: new Set(),
     tables: new Map<string, SecuredTable>(),
     catalogSubqueries: [],
+    stateColumns: 0,
   };
   rewriteCatalogCalls(stmt, { index: o.index, searchPath: o.searchPath, sql: o.sql, fresh: ctx.nextAlias });
   walkStatement(stmt, ctx);
@@ -127,6 +130,8 @@ export function secureStatement(stmt: Node, o: SecureOptions, emit: Node = stmt)
     username: o.index.username,
     database: o.index.dataSourceName,
     schema: currentSchema(o.searchPath, o.index),
+    backendPid: o.backendPid ?? null,
+    stateNumber: o.index.catalog.stateNumber,
   });
   recheckCalls(
     stmt,

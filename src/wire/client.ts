@@ -264,6 +264,7 @@ export class ClientSession {
       processId: randomInt(1, 0x7fffffff),
       secretKey: randomInt(-0x80000000, 0x7fffffff),
     };
+    runner.backendPid = cancelKey.processId;
     const messages = [...reportedBy(settings)].map(([key, name]) =>
       be.parameterStatus(name, settings.get(key) ?? 'off'),
     );

@@ -29,6 +29,7 @@ export interface PrepareContext {
   policy: SessionPolicySet;
   dataSourceId: string;
   settings: SessionSettings;
+  backendPid: number | null;
 }
 
 /** The one statement of `text` (none for an empty query); throws PgError. */
@@ -37,7 +38,7 @@ async function rewriteOne(ctx: PrepareContext, text: string): Promise<RewrittenS
   const r = await rewrite(
     text,
     ctx.policy,
-    { searchPath: settings.searchPath(), settings },
+    { searchPath: settings.searchPath(), settings, backendPid: ctx.backendPid },
     { gate, ...rewriteCachesFor(ctx.dataSourceId) },
   );
   if (r.statements.length > 1)

@@ -55,6 +55,8 @@ import { parameterStatusChanges, transactionAborted, transactionEffect } from '.
 export interface SessionStatus {
   status: be.TransactionStatus;
   readonly settings: SessionSettings;
+  /** The process id the client was given in BackendKeyData: `pg_backend_pid()` answers it. */
+  readonly backendPid?: number | null;
 }
 
 interface Portal {
@@ -371,7 +373,12 @@ export class ExtendedSession {
   }
 
   private prepareContext(): PrepareContext {
-    return { policy: this.auth.policy, dataSourceId: this.auth.dataSource.id, settings: this.state.settings };
+    return {
+      policy: this.auth.policy,
+      dataSourceId: this.auth.dataSource.id,
+      settings: this.state.settings,
+      backendPid: this.state.backendPid ?? null,
+    };
   }
 
   /** The proxy's refusal: upstream fails at the same point (see extended-upstream.ts). */

@@ -71,6 +71,9 @@ export class QueryRunner {
     private readonly audit: QueryAuditQueue | undefined,
   ) {}
 
+  /** The process id announced in BackendKeyData (set once the key is issued): `pg_backend_pid()` answers it. */
+  backendPid: number | null = null;
+
   /** `application_name` from the startup packet, as PostgreSQL cleans it (printable ASCII, 63 bytes). */
   async applyStartupParameters(parameters: Map<string, string>): Promise<void> {
     const raw = parameters.get('application_name');
@@ -92,7 +95,11 @@ export class QueryRunner {
     const started = performance.now();
     let statements: RewrittenStatement[];
     try {
-      const session = { searchPath: this.settings.searchPath(), settings: this.settings };
+      const session = {
+        searchPath: this.settings.searchPath(),
+        settings: this.settings,
+        backendPid: this.backendPid,
+      };
       const result = await rewrite(text, this.auth.policy, session, {
         gate,
         ...rewriteCachesFor(this.auth.dataSource.id),

@@ -7,9 +7,11 @@ import { columnId, newId, schemaId, tableId } from '../../src/store/ids.js';
 import { ConflictError, InvalidError, NotFoundError } from '../../src/store/repo-errors.js';
 import {
   arrowTypeFor,
+  arrowTypeForColumn,
   getCatalog,
   loadSelectedCatalog,
   saveCatalog,
+  type BaseType,
   type SchemaSelection,
   type UpstreamTableColumns,
 } from '../../src/store/repos/catalog.js';
@@ -54,6 +56,58 @@ describe('arrowTypeFor', () => {
   it('uses explicit precision and scale, Decimal256 above 38 digits', () => {
     expect(arrowTypeFor('numeric', 'numeric', 10, 2)).toBe('Decimal128(10,2)');
     expect(arrowTypeFor('numeric', 'numeric', 50, 4)).toBe('Decimal256(50,4)');
+  });
+});
+
+describe('arrowTypeForColumn', () => {
+  const base = (name: string, kind: BaseType['kind'], is_array = false): BaseType => ({
+    name,
+    kind,
+    is_array,
+  });
+  it.each([
+    ['enum', base('mood', 'enum'), 'Utf8'],
+    ['array of enum', base('mood', 'enum', true), 'List(Utf8)'],
+    ['enum named like a built-in', base('int4', 'enum'), 'Utf8'],
+    ['enum whose name starts with _', base('_mood', 'enum'), 'Utf8'],
+    ['domain over text', base('text', 'builtin'), 'Utf8'],
+    ['domain over int4', base('int4', 'builtin'), 'Int32'],
+    ['array of a domain over int8', base('int8', 'builtin', true), 'List(Int64)'],
+    ['array of numeric', base('numeric', 'builtin', true), 'List(Decimal128(38,10))'],
+    ['regclass', base('regclass', 'builtin'), null],
+    ['int2vector (not a true array)', base('int2vector', 'builtin'), null],
+    ['citext', base('citext', 'extension'), 'Utf8'],
+    ['array of citext', base('citext', 'extension', true), 'List(Utf8)'],
+    ['geometry', base('geometry', 'extension'), null],
+    ['a user base type named like a built-in', base('text', 'extension'), null],
+    ['composite', base('address', 'unsupported'), null],
+    ['composite named like a built-in', base('text', 'unsupported'), null],
+    ['array of composite', base('address', 'unsupported', true), null],
+    ['range', base('int4range', 'unsupported'), null],
+  ])('%s → %s', (_what, baseType, expected) => {
+    // udt_name / data_type as information_schema spells them never decide once base_type is known.
+    expect(arrowTypeForColumn({ udt_name: 'text', data_type: 'USER-DEFINED', base_type: baseType })).toBe(
+      expected,
+    );
+  });
+
+  it('takes a domain or column precision for a scalar numeric only', () => {
+    const numeric = base('numeric', 'builtin');
+    expect(arrowTypeForColumn({ base_type: numeric, numeric_precision: 10, numeric_scale: 2 })).toBe(
+      'Decimal128(10,2)',
+    );
+    expect(arrowTypeForColumn({ base_type: numeric, numeric_precision: 5, numeric_scale: -2 })).toBe(
+      'Decimal128(5,-2)',
+    );
+    expect(arrowTypeForColumn({ base_type: numeric })).toBe('Decimal128(38,10)');
+  });
+
+  it('falls back to the udt name without a base type: an enum stays unsupported', () => {
+    expect(arrowTypeForColumn({ udt_name: 'mood', data_type: 'USER-DEFINED' })).toBeNull();
+    expect(arrowTypeForColumn({ udt_name: 'int4', data_type: 'integer' })).toBe('Int32');
+    expect(arrowTypeForColumn({ udt_name: 'numeric', numeric_precision: 12, numeric_scale: 3 })).toBe(
+      'Decimal128(12,3)',
+    );
   });
 });
 

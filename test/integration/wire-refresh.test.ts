@@ -112,6 +112,39 @@ describe('live policy refresh', () => {
     for (const row of masked.rows) expect(row.ssn).toMatch(/^\*\*\*-\*\*-\d{4}$/);
   });
 
+  it('metadata follows on the next statement too, and catalog state numbers rise above the last txid', async () => {
+    const alice = await connect('alice');
+    const columns = async () =>
+      (
+        await alice.query<{ c: string }>(
+          "SELECT column_name AS c FROM information_schema.columns WHERE table_name = 'customers' " +
+            "UNION ALL SELECT attname FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attnum > 0",
+        )
+      ).rows.map((r) => r.c);
+    const clock = async () =>
+      Number((await alice.query<{ t: string }>('SELECT txid_current()::text AS t')).rows[0]!.t);
+    const state = async () =>
+      Number(
+        (await alice.query<{ x: string }>("SELECT xmin::text AS x FROM pg_class WHERE relname = 'customers'"))
+          .rows[0]!.x,
+      );
+    expect(await columns()).not.toContain('credit_card');
+    const before = await clock();
+    expect(await state()).toBeLessThanOrEqual(before);
+    await new Promise((r) => setTimeout(r, 1100));
+    await setPolicyEnabled('hide-credit-card', false);
+    try {
+      // The very next statement sees the column in both catalogs, and a client that compares
+      // state numbers with its last txid (DataGrip) sees the table as changed.
+      const shown = await columns();
+      expect(shown.filter((c) => c === 'credit_card')).toHaveLength(2);
+      expect(await state()).toBeGreaterThan(before);
+    } finally {
+      await setPolicyEnabled('hide-credit-card', true);
+    }
+    expect(await columns()).not.toContain('credit_card');
+  });
+
   it('deactivating a user ends their idle sessions at once; other users are unaffected', async () => {
     const alice = await connect('alice');
     const bob = await connect('bob');

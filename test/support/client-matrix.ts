@@ -233,14 +233,11 @@ async function seedUpstream(url: string) {
       await discoverWholeSchema(client, 'public'),
       await discoverWholeSchema(client, 'inventory'),
     ];
-    const columns = [...publicSchema.columns, ...inventory.columns].map((table) => ({
-      ...table,
-      // Enum columns have no Arrow type and are never exposed by default (fail closed, see
-      // src/store/repos/catalog-types.ts); the matrix needs one for the clients' enum
-      // introspection, so it is published as text, as an admin would choose it.
-      columns: table.columns.map((c) => (c.udt_name === 'order_status' ? { ...c, arrow_type: 'Utf8' } : c)),
-    }));
-    return { selection: [...publicSchema.selection, ...inventory.selection], columns };
+    // The enum column `orders.status` is exposed by the ordinary mapping (enums travel as text).
+    return {
+      selection: [...publicSchema.selection, ...inventory.selection],
+      columns: [...publicSchema.columns, ...inventory.columns],
+    };
   } finally {
     await client.end();
   }

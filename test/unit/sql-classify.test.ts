@@ -309,7 +309,7 @@ describe('cursors, PREPARE, DISCARD', () => {
 
   it('checks PREPARE parameter types and EXECUTE arguments against the allowlist', () => {
     expect(refusal('PREPARE p(regclass) AS SELECT $1')).toMatchObject({ sqlstate: '42704' });
-    expect(refusal('EXECUTE p(pg_backend_pid())')).toMatchObject({ sqlstate: '42883' });
+    expect(refusal('EXECUTE p(pg_cancel_backend(1))')).toMatchObject({ sqlstate: '42883' });
   });
 });
 

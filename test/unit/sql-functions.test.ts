@@ -110,8 +110,7 @@ describe('function allowlist: refused names (42883 as for a missing function)', 
       'set_config(unknown, unknown, boolean)',
     ],
     ['SELECT pg_stat_get_activity(NULL)', 'pg_stat_get_activity(unknown)'],
-    ['SELECT pg_backend_pid()', 'pg_backend_pid()'],
-    ['SELECT txid_current()', 'txid_current()'],
+    ['SELECT txid_current_snapshot()', 'txid_current_snapshot()'],
     ['SELECT pg_current_snapshot()', 'pg_current_snapshot()'],
     ['SELECT pg_current_xact_id()', 'pg_current_xact_id()'],
     ['SELECT pg_advisory_lock(42)', 'pg_advisory_lock(integer)'],
@@ -162,15 +161,15 @@ describe('function allowlist: refused names (42883 as for a missing function)', 
       "SELECT * FROM t WHERE a = (SELECT pg_read_file('x'))",
       "WITH c AS (SELECT pg_read_file('x')) SELECT * FROM c",
       'SELECT * FROM t, LATERAL (SELECT pg_read_file(t.a)) s',
-      'SELECT * FROM t ORDER BY pg_backend_pid()',
-      'SELECT count(*) FILTER (WHERE pg_backend_pid() > 0) FROM t',
-      'SELECT sum(a) OVER (PARTITION BY pg_backend_pid()) FROM t',
-      'SELECT * FROM t JOIN u ON pg_backend_pid() = 1',
-      'VALUES (pg_backend_pid())',
-      'SELECT 1 UNION SELECT pg_backend_pid()',
-      'SELECT EXISTS (SELECT 1 WHERE txid_current() > 0)',
+      'SELECT * FROM t ORDER BY pg_current_snapshot()',
+      'SELECT count(*) FILTER (WHERE pg_current_snapshot() > 0) FROM t',
+      'SELECT sum(a) OVER (PARTITION BY pg_current_snapshot()) FROM t',
+      'SELECT * FROM t JOIN u ON pg_current_snapshot() = 1',
+      'VALUES (pg_current_snapshot())',
+      'SELECT 1 UNION SELECT pg_current_snapshot()',
+      'SELECT EXISTS (SELECT 1 WHERE pg_current_xact_id() > 0)',
       'SELECT CASE WHEN a THEN pg_sleep(1) END FROM t',
-      'SELECT ARRAY[pg_backend_pid()]',
+      'SELECT ARRAY[pg_current_snapshot()]',
     ]) {
       expect(check(sql)?.sqlstate, sql).toBe('42883');
     }
@@ -315,9 +314,9 @@ describe('operators, TABLESAMPLE, SQL value functions', () => {
 
 describe('walker robustness', () => {
   it('walks very deep trees without recursion', () => {
-    let node: Node = { FuncCall: { funcname: [{ String: { sval: 'pg_backend_pid' } }] } };
+    let node: Node = { FuncCall: { funcname: [{ String: { sval: 'pg_current_snapshot' } }] } };
     for (let i = 0; i < 100_000; i++) node = { BoolExpr: { boolop: 'NOT_EXPR', args: [node] } };
-    expect(findForbiddenCalls(node)?.message).toBe('function pg_backend_pid() does not exist');
+    expect(findForbiddenCalls(node)?.message).toBe('function pg_current_snapshot() does not exist');
   });
 
   it('ignores scalars and empty input', () => {

@@ -335,8 +335,8 @@ describe('name resolution and errors', () => {
     ],
     [
       'information_schema outside the allowlist',
-      'SELECT * FROM information_schema.check_constraints',
-      NF('information_schema.check_constraints'),
+      'SELECT * FROM information_schema.foreign_servers',
+      NF('information_schema.foreign_servers'),
     ],
     ['pg_ prefix never reaches a user table', 'SELECT * FROM pg_stat_activity', NF('pg_stat_activity')],
     [

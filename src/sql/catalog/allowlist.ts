@@ -1,12 +1,14 @@
 /**
  * The catalog relations a client may read, and how a name resolves to one.
  *
- * Only relations with a builder (pg-catalog.ts, info-schema.ts) exist for the
+ * Only relations with a builder (pg-catalog.ts, info-schema*.ts) exist for the
  * user; every other pg_catalog / information_schema / pg_toast relation —
  * statistics (pg_stats, pg_statistic), activity (pg_stat_activity, pg_locks),
  * roles (pg_authid, pg_shadow), files and configuration (pg_hba_file_rules,
- * pg_file_settings), prepared statements and cursors — is absent: 42P01
- * exactly as for a relation that does not exist (threat model I2, V92–V113).
+ * pg_file_settings), prepared statements and cursors, and the information_schema
+ * views no builder serves (foreign servers and user mappings, routine/UDT
+ * privileges, sql_features & co.) — is absent: 42P01 exactly as for a relation
+ * that does not exist (threat model I2, V92–V113).
  *
  * Unqualified names: pg_catalog is searched first, as in PostgreSQL, so
  * `SELECT * FROM pg_class` works; information_schema only when the session's

@@ -6,8 +6,8 @@
  * names for its own aliases. It is parsed by the real parser; every function
  * call and reg* cast of the TEMPLATE is admitted (trust.ts) before the user's
  * arguments are spliced in as clones, so the allowlist still checks the user's
- * expressions; the `__x` names become fresh aliases that nothing the user
- * wrote can capture. Relations the template names (pg_catalog.pg_class …) are
+ * expressions (an argument built from another template keeps its admissions);
+ * the `__x` names become fresh aliases that nothing the user wrote can capture. Relations the template names (pg_catalog.pg_class …) are
  * ordinary references: the scope walk replaces them by the filtered catalog
  * subqueries like any other.
  */
@@ -15,9 +15,9 @@ import type { FuncCall, Node, RangeVar } from '@pgsql/types';
 import { parseSync } from 'libpg-query';
 import { PgError, SQLSTATE } from '../errors.js';
 import type { CatalogIndex } from '../relations.js';
-import { resolveRelation } from '../relations.js';
-import { quoteIdent, sqlString } from './literals.js';
-import { admitCall } from './trust.js';
+import { nameAsWritten, resolveRelation } from '../relations.js';
+import { quoteIdent, splitQualifiedName, sqlString } from './literals.js';
+import { admitCall, isAdmittedCall } from './trust.js';
 
 type Obj = Record<string, unknown>;
 
@@ -76,7 +76,31 @@ function paramArg(v: unknown, args: readonly Node[]): Node | null {
   const n = ((v as { ParamRef: { number?: number } }).ParamRef.number ?? 0) - 1;
   const arg = args[n];
   if (!arg) throw new PgError(SQLSTATE.internalError, 'internal error: catalog function template argument');
-  return structuredClone(arg);
+  return cloneKeepingAdmission(arg);
+}
+
+/**
+ * A deep copy of `root` in which every copy of an admitted call is admitted
+ * too: an argument built from another template (a resolved name, a guarded
+ * element) must not be rewritten a second time. A user's nodes are never
+ * admitted, so they stay checked. Iterative: deep trees do not overflow.
+ */
+function cloneKeepingAdmission<T>(root: T): T {
+  const copy = (v: unknown): unknown =>
+    Array.isArray(v) ? [...(v as unknown[])] : v !== null && typeof v === 'object' ? { ...v } : v;
+  const top = copy(root);
+  const stack: [Obj, Obj][] = typeof top === 'object' && top !== null ? [[root as Obj, top as Obj]] : [];
+  while (stack.length > 0) {
+    const [source, target] = stack.pop()!;
+    if (isAdmittedCall(source)) admitCall(target);
+    for (const key of Object.keys(source)) {
+      const child = source[key];
+      if (child === null || typeof child !== 'object') continue;
+      target[key] = copy(child);
+      stack.push([child as Obj, target[key] as Obj]);
+    }
+  }
+  return top as T;
 }
 
 /** Instantiates `text` (see the module comment). */
@@ -102,26 +126,30 @@ export function stringLiteral(arg: Node | undefined): string | undefined {
   return undefined;
 }
 
-/** A relation name as regclass input spells it (`schema.name`, quoted parts), as a RangeVar; null if malformed. */
-function nameToRangeVar(text: string): RangeVar | null {
-  try {
-    const stmt = parseSync(`SELECT 1 FROM ${text}`).stmts;
-    const s =
-      stmt?.length === 1 && stmt[0]!.stmt && 'SelectStmt' in stmt[0]!.stmt ? stmt[0]!.stmt.SelectStmt : null;
-    const from = s?.fromClause;
-    if (!s || from?.length !== 1 || s.whereClause || s.targetList?.length !== 1 || !('RangeVar' in from[0]!))
-      return null;
-    const rv = from[0].RangeVar;
-    return rv.alias || rv.inh === false ? null : rv;
-  } catch {
-    return null;
+/** `pos` as error fields. */
+const at = (position: number | undefined): { position?: number } =>
+  position !== undefined ? { position } : {};
+
+/** A dotted name as regclass input reads it, as a RangeVar; 42602/42601 as PostgreSQL words them. */
+function nameToRangeVar(text: string, position: number | undefined): RangeVar {
+  const parts = splitQualifiedName(text);
+  if (parts === null || parts.length === 0) throw new PgError('42602', 'invalid name syntax', at(position));
+  if (parts.length > 3) {
+    throw new PgError(
+      SQLSTATE.syntaxError,
+      `improper relation name (too many dotted names): ${parts.join('.')}`,
+      at(position),
+    );
   }
+  const [relname, schemaname, catalogname] = [...parts].reverse();
+  return { relname, schemaname, catalogname, inh: true };
 }
 
 /**
  * The upstream name of the relation the literal `text` names for this user,
  * as SQL text of a regclass constant — or the 42P01 PostgreSQL raises for a
- * relation that does not exist (hidden and missing alike, V114).
+ * relation that does not exist (hidden and missing alike, V114), naming it
+ * as PostgreSQL 16+ does (parsed parts, dot-joined).
  */
 export function regclassLiteral(
   text: string,
@@ -129,15 +157,18 @@ export function regclassLiteral(
   searchPath: readonly string[],
   position?: number,
 ): string {
-  const notFound = (): PgError =>
-    new PgError(SQLSTATE.undefinedTable, `relation "${text}" does not exist`, position ? { position } : {});
-  const rv = nameToRangeVar(text);
-  if (!rv) throw notFound();
+  const rv = nameToRangeVar(text, position);
   let r;
   try {
-    r = resolveRelation(rv, index, searchPath);
+    r = resolveRelation(rv, index, searchPath, position);
   } catch (err) {
-    if (err instanceof PgError && err.sqlstate === SQLSTATE.undefinedTable) throw notFound();
+    if (err instanceof PgError && err.sqlstate === SQLSTATE.undefinedTable) {
+      throw new PgError(
+        SQLSTATE.undefinedTable,
+        `relation "${nameAsWritten(rv)}" does not exist`,
+        at(position),
+      );
+    }
     throw err;
   }
   const name =
@@ -147,12 +178,24 @@ export function regclassLiteral(
   return `${sqlString(name)}::pg_catalog.regclass`;
 }
 
-/** The upstream name of visible schema `name` (as a string literal), or 3F000 as PostgreSQL words it. */
-export function schemaLiteral(name: string, index: CatalogIndex): string {
+/**
+ * The upstream name of visible schema `name` (as a string literal), or 3F000
+ * as PostgreSQL words it. `name` is the schema's name itself, as
+ * has_schema_privilege takes it; regnamespace input parses it first
+ * (regnamespaceName).
+ */
+export function schemaLiteral(name: string, index: CatalogIndex, position?: number): string {
   if (name === 'pg_catalog' || name === 'information_schema') return sqlString(name);
   const t = [...index.byName.values()].find((x) => x.visibleSchema === name);
-  if (!t) throw new PgError('3F000', `schema "${name}" does not exist`);
+  if (!t) throw new PgError('3F000', `schema "${name}" does not exist`, at(position));
   return sqlString(t.schema);
+}
+
+/** The schema name regnamespace input reads from `text` (one identifier), or 42602. */
+export function regnamespaceName(text: string, position?: number): string {
+  const parts = splitQualifiedName(text);
+  if (parts?.length !== 1) throw new PgError('42602', 'invalid name syntax', at(position));
+  return parts[0]!;
 }
 
 export interface CallContext {

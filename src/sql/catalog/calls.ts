@@ -9,13 +9,10 @@
  *   pg_get_expr(tree, rel) requires the (rel, tree) pair to be one a visible
  *   catalog row holds (or rel = 0): a visible expression can never be decoded
  *   against another relation's columns.
- * - Name arguments (`'orders'::regclass`, has_table_privilege('orders', …),
- *   to_regclass('orders')) are resolved here against the virtual catalog and
- *   emitted as upstream names; a hidden name fails as a missing one.
- *   A parameter cast (`$1::regtype`) may carry a name or an OID: it is looked
- *   up with to_reg*(text) upstream and then filtered like an OID.
- * - An array cast (`x::regtype[]`) keeps the array only when every element
- *   is visible, and gives NULL otherwise.
+ * - Name arguments (has_table_privilege('orders', …), to_regclass('orders'))
+ *   are resolved here against the virtual catalog and emitted as upstream
+ *   names; a hidden name fails as a missing one. reg* casts, scalar and
+ *   array, literal, parameter or expression: reg-casts.ts.
  * - Answers about the session are computed from the proxy's view:
  *   pg_table_is_visible / pg_type_is_visible follow the client's search path,
  *   has_*_privilege means "visible" (SELECT / USAGE / CONNECT / EXECUTE) for
@@ -25,11 +22,12 @@
  * - Definitions of objects never shown (triggers, rules, statistics objects,
  *   partition keys), serial sequences, sizes and shared comments are NULL.
  * Template arguments always stay outside sub-selects (no name capture).
+ * A select-list item keeps the column name PostgreSQL gives the original
+ * expression (colname.ts), however deep the replaced call sits in it.
  */
 import type { FuncCall, Node, TypeCast } from '@pgsql/types';
 import { PgError, SQLSTATE } from '../errors.js';
 import { undefinedFunction } from '../functions.js';
-import { charPosition } from '../parse.js';
 import type { Call, CallContext } from './call-support.js';
 import {
   fromTemplate,
@@ -39,12 +37,13 @@ import {
   REG_TYPES,
   RELS,
   regclassLiteral,
-  schemaLiteral,
   stringLiteral,
   TYPES,
 } from './call-support.js';
+import { figureColname, isStar } from './colname.js';
 import { databasePrivilege, functionPrivilege, relationPrivilege, schemaPrivilege } from './privileges.js';
 import { sqlString, textArray } from './literals.js';
+import { castReplacement } from './reg-casts.js';
 import { isAdmittedCall } from './trust.js';
 import { SYNTHETIC_ROLE_OID } from './visible.js';
 
@@ -157,7 +156,8 @@ const HANDLERS: Record<string, (c: Call) => Node> = {
       try {
         return c.t(regclassLiteral(text, c.ctx.index, c.ctx.searchPath));
       } catch (err) {
-        if (err instanceof PgError && err.sqlstate === SQLSTATE.undefinedTable)
+        // Missing (or hidden), or not a name at all: NULL, as PostgreSQL 16+ answers.
+        if (err instanceof PgError && (err.sqlstate === SQLSTATE.undefinedTable || err.sqlstate === '42602'))
           return c.t('NULL::pg_catalog.regclass');
         throw err;
       }
@@ -223,86 +223,43 @@ export const CATALOG_CALL_NAMES: readonly string[] = Object.keys(HANDLERS);
 const names = (list: Node[] | undefined): string[] =>
   (list ?? []).map((n) => ('String' in n ? (n.String.sval ?? '') : ''));
 
-/** A reg* cast `x::regclass` → guarded or resolved (see the module comment). */
-function castReplacement(cast: TypeCast, type: string, ctx: CallContext): Node {
-  const t = (text: string, args: readonly Node[] = [cast.arg!]): Node => fromTemplate(text, args, ctx.fresh);
-  if (cast.typeName?.arrayBounds?.length) {
-    // `oids::regtype[]` (pgcli: proargtypes::regtype[]): the whole array, or NULL if any element is hidden.
-    const set = { regclass: RELS, regtype: TYPES, regnamespace: NSPS, regproc: PROCS, regprocedure: PROCS }[
-      type
-    ]!;
-    return t(
-      guarded(`($1)::pg_catalog.oid[] <@ ARRAY${set}`, `($1)::pg_catalog.oid[]::pg_catalog.${type}[]`),
-    );
-  }
-  const text = stringLiteral(cast.arg);
-  const literal = text !== undefined && !/^\d+$/.test(text);
-  if (type === 'regclass' && literal) {
-    const at = (cast.arg as { A_Const?: { location?: number } }).A_Const?.location;
-    return t(
-      regclassLiteral(
-        text,
-        ctx.index,
-        ctx.searchPath,
-        at !== undefined ? charPosition(ctx.sql, at) : undefined,
-      ),
-    );
-  }
-  if (type === 'regnamespace' && literal)
-    return t(`${schemaLiteral(text, ctx.index)}::pg_catalog.regnamespace`);
-  const sets: Record<string, [string, string]> = {
-    regclass: [RELS, 'to_regclass'],
-    regtype: [TYPES, 'to_regtype'],
-    regnamespace: [NSPS, 'to_regnamespace'],
-    regproc: [PROCS, 'to_regproc'],
-    regprocedure: [PROCS, 'to_regprocedure'],
-  };
-  const [set, lookup] = sets[type]!;
-  // A literal name is looked up upstream and then filtered: hidden and missing both give NULL.
-  // A parameter is text or an OID in text form (to_reg* read both, as the reg* input functions do).
-  const byName = literal || (cast.arg !== undefined && 'ParamRef' in cast.arg);
-  const oid = byName ? `pg_catalog.${lookup}(($1)::text)::pg_catalog.oid` : '($1)::pg_catalog.oid';
-  return t(guarded(`${oid} IN ${set}`, `(${oid})::pg_catalog.${type}`));
+/** An unnamed select-list item: the name PostgreSQL gives its original expression, and whether it changed. */
+interface Item {
+  target: { name?: string };
+  name: string | null;
+  changed: boolean;
+  outer: Item | null;
 }
 
-/** PostgreSQL's FigureColname for the nodes replaced here, so `SELECT c.oid::regclass` keeps its column name. */
-function figureColname(node: Record<string, unknown>): string | null {
-  const fn = node.FuncCall as FuncCall | undefined;
-  if (fn) return names(fn.funcname).pop() ?? null;
-  const cast = node.TypeCast as TypeCast | undefined;
-  if (cast)
-    return (
-      (cast.arg && figureColname(cast.arg as Record<string, unknown>)) ??
-      names(cast.typeName?.names).pop() ??
-      null
-    );
-  const ref = node.ColumnRef as { fields?: Node[] } | undefined;
-  const last = ref?.fields?.[ref.fields.length - 1];
-  return last && 'String' in last ? (last.String.sval ?? null) : null;
-}
-
-/** Rewrites every catalog call and reg* cast of `tree` in place (iteratively: deep trees do not overflow). */
+/**
+ * Rewrites every catalog call and reg* cast of `tree` in place (iteratively:
+ * deep trees do not overflow). A select-list item without an alias that a
+ * replacement changed, however deep, gets the name PostgreSQL gives the
+ * original (colname.ts) — never the replacement's (`case`, `regclass`).
+ */
 export function rewriteCatalogCalls(tree: unknown, ctx: CallContext): void {
-  const stack: unknown[] = [tree];
-  // Select-list items without a name: a replaced call keeps the name PostgreSQL gives it (not "case").
-  const unnamed = new Map<object, { name?: string }>();
-  const replaceWith = (wrapper: Record<string, unknown>, node: Node): void => {
-    const target = unnamed.get(wrapper);
-    const name = target ? figureColname(wrapper) : null;
-    if (target && name !== null) target.name = name;
+  const stack: [unknown, Item | null][] = [[tree, null]];
+  const items: Item[] = [];
+  const replaceWith = (wrapper: Record<string, unknown>, node: Node, item: Item | null): void => {
+    for (let i = item; i; i = i.outer) i.changed = true;
     for (const key of Object.keys(wrapper)) delete wrapper[key];
     Object.assign(wrapper, node);
   };
   while (stack.length > 0) {
-    const v = stack.pop();
+    const [v, enclosing] = stack.pop()!;
     if (v === null || typeof v !== 'object') continue;
     if (Array.isArray(v)) {
-      for (const x of v as unknown[]) stack.push(x);
+      for (const x of v as unknown[]) stack.push([x, enclosing]);
       continue;
     }
     const o = v as Record<string, unknown>;
-    const target = o.ResTarget as { name?: string; val?: object } | undefined;
-    if (target?.val && target.name === undefined) unnamed.set(target.val, target);
+    let item = enclosing;
+    const target = o.ResTarget as { name?: string; val?: Record<string, unknown> } | undefined;
+    if (target?.val && target.name === undefined && !isStar(target.val)) {
+      // Figured before anything below is replaced: the stack visits a node before its children.
+      item = { target, name: figureColname(target.val), changed: false, outer: enclosing };
+      items.push(item);
+    }
     const fn = o.FuncCall as FuncCall | undefined;
     if (fn && !isAdmittedCall(fn)) {
       const parts = names(fn.funcname);
@@ -311,7 +268,7 @@ export function rewriteCatalogCalls(tree: unknown, ctx: CallContext): void {
       if (builtin && Object.hasOwn(HANDLERS, name) && !fn.over && !fn.agg_star) {
         const args = [...(fn.args ?? [])];
         const call: Call = { name, args, fn, ctx, t: (text, a = args) => fromTemplate(text, a, ctx.fresh) };
-        replaceWith(o, HANDLERS[name]!(call));
+        replaceWith(o, HANDLERS[name]!(call), item);
       }
     }
     const cast = o.TypeCast as TypeCast | undefined;
@@ -320,11 +277,12 @@ export function rewriteCatalogCalls(tree: unknown, ctx: CallContext): void {
       const type = parts[parts.length - 1] ?? '';
       const builtin = parts.length === 1 || (parts.length === 2 && parts[0] === 'pg_catalog');
       if (builtin && REG_TYPES.has(type) && (cast.typeName.arrayBounds?.length ?? 0) <= 1) {
-        replaceWith(o, castReplacement(cast, type, ctx));
+        replaceWith(o, castReplacement(cast, type, ctx), item);
       }
     }
-    for (const key of Object.keys(o)) stack.push(o[key]);
+    for (const key of Object.keys(o)) stack.push([o[key], item]);
   }
+  for (const i of items) if (i.changed && i.name !== null) i.target.name = i.name;
 }
 
 /**

@@ -5,34 +5,32 @@
  * sees: `*_catalog` → the data source name (V79), `*_schema` → the visible
  * schema name, owners → the Rowgate user. Definitions and defaults follow the
  * same rules as pg_views / pg_attrdef (visible.ts).
+ *
+ * This file: the relation, column and constraint views. Types, domains,
+ * sequences and CHECK clauses: info-schema-types.ts; dependency ("usage")
+ * views and triggers: info-schema-usage.ts; grants and roles:
+ * info-schema-privileges.ts. PostgreSQL 15's NOT NULL pseudo-constraints
+ * (no pg_constraint row) are shown for visible columns, as 17+ shows its real
+ * ones through `con`. Constraint names are unique per table, not per schema:
+ * rows are matched to the visible constraint they describe by the table it
+ * uses (constraint_column_usage) or the key it references
+ * (referential_constraints), never to a hidden one of the same name.
  */
+import {
+  catalogs,
+  notNullPseudoConstraint,
+  schemas,
+  view,
+  visibleColumn,
+  visibleConstraint,
+  visibleConstraintUsing,
+  visibleTable,
+} from './info-schema-support.js';
+import { INFORMATION_SCHEMA_PRIVILEGE_BUILDERS } from './info-schema-privileges.js';
+import { INFORMATION_SCHEMA_TYPE_BUILDERS } from './info-schema-types.js';
+import { INFORMATION_SCHEMA_USAGE_BUILDERS } from './info-schema-usage.js';
 import { overridden, relOid } from './pg-catalog.js';
 import type { VisibleModel } from './visible.js';
-
-const view = (name: string): string => `information_schema.${name} AS _x`;
-
-/** `_x.<col>` → the data source name where not NULL. */
-const catalogs = (m: VisibleModel, ...cols: string[]): Record<string, string> =>
-  Object.fromEntries(cols.map((c) => [c, `CASE WHEN _x.${c} IS NOT NULL THEN ${m.ds} END`]));
-
-/** `_x.<col>` → the visible name of the upstream schema it holds (unchanged for pg_catalog & co.). */
-const schemas = (m: VisibleModel, ...cols: string[]): Record<string, string> =>
-  Object.fromEntries(
-    cols.map((c) => [
-      c,
-      `COALESCE((SELECT _sm.vs FROM ${m.schemasFrom('_sm')} WHERE _sm.s = _x.${c}), _x.${c})`,
-    ]),
-  );
-
-const visibleTable = (m: VisibleModel, s: string, t: string): string =>
-  `(${s}, ${t}) IN (SELECT _t.s, _t.r FROM ${m.tablesFrom('_t')})`;
-const visibleColumn = (m: VisibleModel, s: string, t: string, c: string): string =>
-  `(${s}, ${t}, ${c}) IN (SELECT _c.s, _c.r, _c.c FROM ${m.columnsFrom('_c')})`;
-/** The constraint `name` of table `s.t` (or of schema `s`, any table) is visible. */
-const visibleConstraint = (m: VisibleModel, s: string, name: string, table?: string): string =>
-  `EXISTS (SELECT 1 FROM pg_catalog.pg_constraint _k JOIN pg_catalog.pg_namespace _kn ON _kn.oid = _k.connamespace ` +
-  `WHERE _kn.nspname = ${s} AND _k.conname = ${name} AND _k.oid IN ${m.con}` +
-  (table ? ` AND _k.conrelid = ${relOid(s, table)})` : ')');
 
 export const INFORMATION_SCHEMA_BUILDERS: Record<string, (m: VisibleModel) => string> = {
   schemata: (m) =>
@@ -83,7 +81,7 @@ export const INFORMATION_SCHEMA_BUILDERS: Record<string, (m: VisibleModel) => st
       {
         ...catalogs(m, 'table_catalog'),
         ...schemas(m, 'table_schema'),
-        view_definition: `CASE WHEN ${m.viewDefinitionVisible(relOid('_x.table_schema', '_x.table_name'))} THEN _x.view_definition END`,
+        view_definition: m.viewDefinition(relOid('_x.table_schema', '_x.table_name'), '_x.view_definition'),
       },
       visibleTable(m, '_x.table_schema', '_x.table_name'),
     ),
@@ -106,8 +104,9 @@ export const INFORMATION_SCHEMA_BUILDERS: Record<string, (m: VisibleModel) => st
         ...catalogs(m, 'constraint_catalog', 'table_catalog'),
         ...schemas(m, 'constraint_schema', 'table_schema'),
       },
-      `${visibleTable(m, '_x.table_schema', '_x.table_name')} AND ` +
-        visibleConstraint(m, '_x.constraint_schema', '_x.constraint_name', '_x.table_name'),
+      `${visibleTable(m, '_x.table_schema', '_x.table_name')} AND (` +
+        `${visibleConstraint(m, '_x.constraint_schema', '_x.constraint_name', '_x.table_name')} OR ` +
+        `${notNullPseudoConstraint(m, '_x.constraint_name')})`,
     ),
   referential_constraints: (m) =>
     overridden(
@@ -117,7 +116,10 @@ export const INFORMATION_SCHEMA_BUILDERS: Record<string, (m: VisibleModel) => st
         ...catalogs(m, 'constraint_catalog', 'unique_constraint_catalog'),
         ...schemas(m, 'constraint_schema', 'unique_constraint_schema'),
       },
-      visibleConstraint(m, '_x.constraint_schema', '_x.constraint_name'),
+      'EXISTS (SELECT 1 FROM pg_catalog.pg_constraint _k JOIN pg_catalog.pg_namespace _kn ON _kn.oid = _k.connamespace ' +
+        "WHERE _kn.nspname = _x.constraint_schema AND _k.conname = _x.constraint_name AND _k.contype = 'f' " +
+        `AND _k.oid IN ${m.con} AND (_x.unique_constraint_name IS NULL OR EXISTS (SELECT 1 FROM pg_catalog.pg_constraint _u ` +
+        'WHERE _u.conrelid = _k.confrelid AND _u.conindid = _k.conindid AND _u.conname = _x.unique_constraint_name)))',
     ),
   constraint_column_usage: (m) =>
     overridden(
@@ -128,7 +130,13 @@ export const INFORMATION_SCHEMA_BUILDERS: Record<string, (m: VisibleModel) => st
         ...schemas(m, 'constraint_schema', 'table_schema'),
       },
       `${visibleColumn(m, '_x.table_schema', '_x.table_name', '_x.column_name')} AND ` +
-        visibleConstraint(m, '_x.constraint_schema', '_x.constraint_name'),
+        visibleConstraintUsing(
+          m,
+          '_x.constraint_schema',
+          '_x.constraint_name',
+          '_x.table_schema',
+          '_x.table_name',
+        ),
     ),
   routines: (m) =>
     overridden(
@@ -157,4 +165,9 @@ export const INFORMATION_SCHEMA_BUILDERS: Record<string, (m: VisibleModel) => st
       catalogs(m, 'character_set_catalog', 'default_collate_catalog'),
       'true',
     ),
+  information_schema_catalog_name: (m) =>
+    overridden(view('information_schema_catalog_name'), '_x', catalogs(m, 'catalog_name'), 'true'),
+  ...INFORMATION_SCHEMA_TYPE_BUILDERS,
+  ...INFORMATION_SCHEMA_USAGE_BUILDERS,
+  ...INFORMATION_SCHEMA_PRIVILEGE_BUILDERS,
 };

@@ -20,7 +20,7 @@
  * - Denied columns are absent from pg_attribute; their attnum gaps remain
  *   (V109: dropped columns leave the same gaps; RowDescription zeroes attnums).
  *   Masked columns keep the upstream column's declared type.
- * - pg_proc: built-ins only. pg_type: built-ins and types of visible columns.
+ * - pg_proc: built-ins without an ACL only. pg_type: built-ins and types of visible columns.
  * - Catalogs whose rows would only show upstream internals (triggers, rules,
  *   policies, publications, statistics objects, dependencies, role membership)
  *   are served empty, so clients that read them (psql \d) still work.
@@ -154,11 +154,10 @@ export const PG_CATALOG_BUILDERS: Record<string, (m: VisibleModel) => string> = 
     ),
   pg_enum: (m) => allRows('pg_enum', `_x.enumtypid IN ${m.typ}`),
   pg_range: (m) => allRows('pg_range', `_x.rngtypid IN ${m.typ}`),
-  pg_proc: () =>
-    overridden('pg_catalog.pg_proc AS _x', '_x', { proowner: `${OWNER}`, proacl: 'NULL' }, '_x.oid < 16384', [
-      'oid',
-      'proname',
-    ]),
+  // Built-ins are owned by the bootstrap superuser (OID 10, the synthetic owner); those with an ACL
+  // (file access, backups, … — all off the function allowlist) are left out rather than overridden,
+  // so the rows are the catalog's own and joins on pg_proc.oid use its index (no per-row override).
+  pg_proc: () => allRows('pg_proc', `_x.oid < 16384 AND _x.proacl IS NULL AND _x.proowner = ${OWNER}`),
   pg_database: (m) =>
     overridden(
       'pg_catalog.pg_database AS _x',
@@ -244,7 +243,7 @@ export const PG_CATALOG_BUILDERS: Record<string, (m: VisibleModel) => string> = 
       {
         schemaname: '_v.vs',
         viewowner: m.user,
-        definition: `CASE WHEN ${m.viewDefinitionVisible(relOid('_x.schemaname', '_x.viewname'))} THEN _x.definition END`,
+        definition: m.viewDefinition(relOid('_x.schemaname', '_x.viewname'), '_x.definition'),
       },
       'true',
     ),
@@ -256,7 +255,7 @@ export const PG_CATALOG_BUILDERS: Record<string, (m: VisibleModel) => string> = 
         schemaname: '_v.vs',
         matviewowner: m.user,
         hasindexes: 'false',
-        definition: `CASE WHEN ${m.viewDefinitionVisible(relOid('_x.schemaname', '_x.matviewname'))} THEN _x.definition END`,
+        definition: m.viewDefinition(relOid('_x.schemaname', '_x.matviewname'), '_x.definition'),
       },
       'true',
     ),

@@ -21,6 +21,12 @@ import { buildVisibleModel } from './visible.js';
 export interface CatalogCache {
   model(): VisibleModel;
   trees: Map<string, SelectStmt>;
+  /**
+   * The `xmin` every catalog row shows, and the floor of `txid_current()`
+   * (system-columns.ts, identity.ts): the Unix second after this policy set
+   * was first used here — a new policy set (visibility changed) gets a higher one.
+   */
+  stateNumber: number;
 }
 
 export function createCatalogCache(policy: SessionPolicySet): CatalogCache {
@@ -28,6 +34,7 @@ export function createCatalogCache(policy: SessionPolicySet): CatalogCache {
   return {
     model: () => (model ??= buildVisibleModel(policy)),
     trees: new Map(),
+    stateNumber: Math.floor(Date.now() / 1000) + 1,
   };
 }
 
@@ -49,12 +56,29 @@ export function parseCatalogSelect(sql: string): SelectStmt {
  * The `(SELECT …) AS <alias>` node replacing `rv`, which names `rel`. The
  * user's alias (and column aliases) are kept; without one, the relation's
  * name is the reference name, as for a plain table.
+ *
+ * `nullable`: the reference is on the nullable side of an outer join. A
+ * subquery with per-row overrides (a LATERAL function scan) there is
+ * computed once, as a MATERIALIZED CTE: PostgreSQL cannot carry the outer
+ * join's `ON x.oid = …` through the override to the catalog's index, and
+ * underestimating the outer side it re-runs the whole scan, overrides and
+ * all, per outer row (Npgsql's type query spent 0.7 s in 27 000 pg_class
+ * overrides). A CTE is evaluated once and rescanned from memory.
  */
-export function catalogSubquery(rel: CatalogRelation, rv: RangeVar, cache: CatalogCache): Node {
-  const key = `${rel.schema}.${rel.name}`;
+export function catalogSubquery(
+  rel: CatalogRelation,
+  rv: RangeVar,
+  cache: CatalogCache,
+  nullable = false,
+): Node {
+  const key = `${rel.schema}.${rel.name}${nullable ? '/nullable' : ''}`;
   let tree = cache.trees.get(key);
   if (!tree) {
-    tree = parseCatalogSelect(catalogSql(rel, cache.model()));
+    const sql = catalogSql(rel, cache.model());
+    const materialize = nullable && sql.includes('LATERAL');
+    tree = parseCatalogSelect(
+      materialize ? `WITH _rg_once AS MATERIALIZED (${sql}) SELECT * FROM _rg_once` : sql,
+    );
     cache.trees.set(key, tree);
   }
   const inner = structuredClone(tree);

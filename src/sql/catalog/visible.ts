@@ -10,26 +10,32 @@
  *
  *   rel   oids of visible relations (tables, views, … named by the policy set)
  *   sens  the subset whose rows are filtered or whose columns are masked:
- *         their CHECK constraints, partial/expression indexes, defaults and
- *         view definitions may embed tenant literals, so those stay hidden
+ *         their CHECK constraints, partial/expression indexes and defaults
+ *         may embed tenant literals, so those stay hidden; a view definition
+ *         over (or of) such a relation is shown only when it holds no
+ *         constant (no quote, no number), since a constant there may name
+ *         rows the user cannot see, while names alone are all visible
  *   att   (attrelid, attnum) of visible columns
  *   idx   visible indexes: on a visible relation, every column they depend on
  *         visible (pg_depend covers key, INCLUDE, expression and predicate
  *         columns; indkey is checked as well), no expression/predicate on `sens`
  *   con   visible constraints: every conkey/confkey column visible, the
  *         referenced table visible, the backing index visible, no CHECK on `sens`
- *   nsp   pg_catalog, information_schema and the schemas of visible relations
+ *   nsp   pg_catalog, information_schema, the schemas of visible relations and
+ *         of visible types (a column's type names its schema anyway)
  *   typ   built-in types, row types of visible relations, and types (and
  *         their arrays/elements) of visible columns
  *   atd   visible defaults: visible column of a table not in `sens`, depending
  *         on no hidden relation or column other than a sequence in the table's
  *         own schema (the default names it: showing it reveals nothing new)
+ *         Indexes, constraints, defaults and view definitions that call a
+ *         function that is not built in stay hidden too (their text names it).
  *   seq   visible sequences: owned by (pg_depend 'a'/'i') a visible column of
  *         a table not in `sens` in the same schema, or used by a visible default;
  *         a filtered or masked table's sequences and defaults stay hidden
  *
  * Fixed catalog OIDs (identical in every PostgreSQL version) name the catalog
- * classes in pg_depend/pg_description: 1259 pg_class, 2604 pg_attrdef,
+ * classes in pg_depend/pg_description: 1255 pg_proc, 1259 pg_class, 2604 pg_attrdef,
  * 2606 pg_constraint, 2615 pg_namespace, 2618 pg_rewrite. OIDs below 16384
  * (FirstNormalObjectId) are objects created by initdb: built-ins.
  */
@@ -60,9 +66,21 @@ export interface VisibleModel {
   seq: string;
   /** Upstream → visible schema pairs, as a FROM item `alias(s, vs)`. */
   schemasFrom: (alias: string) => string;
-  /** A boolean SQL expression: the view/matview with oid `oidExpr` has a definition the user may read. */
-  viewDefinitionVisible: (oidExpr: string) => string;
+  /**
+   * `CASE WHEN <the user may read it> THEN <definitionExpr> END` for the view/matview with oid
+   * `oidExpr`: every relation and column it depends on visible, and either nothing it touches
+   * filtered or masked, or no constant in the text (see the module comment).
+   */
+  viewDefinition: (oidExpr: string, definitionExpr: string) => string;
 }
+
+/**
+ * The object (`classid`, `objidExpr`) calls a function that is not built in: its definition
+ * (CHECK, default, index expression, view) would name that function, which the catalog hides.
+ */
+const callsUserFunction = (classid: number, objidExpr: string): string =>
+  `EXISTS (SELECT 1 FROM pg_catalog.pg_depend _vfn WHERE _vfn.classid = ${classid} AND _vfn.objid = ${objidExpr} ` +
+  'AND _vfn.refclassid = 1255 AND _vfn.refobjid >= 16384)';
 
 /** Parallel arrays become rows with `ROWS FROM (unnest(a), unnest(b), …)` (multi-argument unnest is unqualified-only). */
 const unnest = (array: string): string => `pg_catalog.unnest(${array})`;
@@ -106,7 +124,8 @@ export function buildVisibleModel(policy: SessionPolicySet): VisibleModel {
     `OR (_vd.refobjsubid > 0 AND (_vd.refobjid, _vd.refobjsubid) NOT IN ${att}))) ` +
     'AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(_vi.indkey::pg_catalog.int2[]) AS _vk(n) ' +
     `WHERE _vk.n <> 0 AND (_vi.indrelid, _vk.n) NOT IN ${att}) ` +
-    `AND NOT ((_vi.indexprs IS NOT NULL OR _vi.indpred IS NOT NULL) AND _vi.indrelid IN ${sens}))`;
+    `AND NOT ((_vi.indexprs IS NOT NULL OR _vi.indpred IS NOT NULL) AND _vi.indrelid IN ${sens}) ` +
+    `AND NOT ${callsUserFunction(1259, '_vi.indexrelid')})`;
   const con =
     `(SELECT _vo.oid FROM pg_catalog.pg_constraint _vo WHERE _vo.conrelid IN ${rel} ` +
     'AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(_vo.conkey) AS _vx(n) ' +
@@ -114,16 +133,19 @@ export function buildVisibleModel(policy: SessionPolicySet): VisibleModel {
     `AND (_vo.confrelid = 0 OR (_vo.confrelid IN ${rel} AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(_vo.confkey) AS _vy(n) ` +
     `WHERE (_vo.confrelid, _vy.n) NOT IN ${att}))) ` +
     `AND NOT (_vo.contype IN ('c', 'x') AND _vo.conrelid IN ${sens}) ` +
-    `AND (_vo.conindid = 0 OR _vo.conindid IN ${idx}))`;
-  const nsp =
-    "(SELECT _vs.oid FROM pg_catalog.pg_namespace _vs WHERE _vs.nspname IN ('pg_catalog', 'information_schema') " +
-    `OR _vs.nspname IN (SELECT _vp.s FROM ${tablesFrom('_vp')}))`;
+    `AND (_vo.conindid = 0 OR _vo.conindid IN ${idx}) AND NOT ${callsUserFunction(2606, '_vo.oid')})`;
   const used =
     `(SELECT _vu.atttypid FROM pg_catalog.pg_attribute _vu WHERE (_vu.attrelid, _vu.attnum) IN ${att} ` +
     `UNION ALL SELECT _vr.reltype FROM pg_catalog.pg_class _vr WHERE _vr.oid IN ${rel})`;
   const typ =
     `(SELECT _vty.oid FROM pg_catalog.pg_type _vty WHERE _vty.oid < 16384 OR _vty.oid IN ${used} ` +
     `OR _vty.typelem IN ${used} OR _vty.typarray IN ${used})`;
+  // A visible column's type may live in a schema without visible tables: its name shows in the
+  // column's type anyway (format_type, udt_schema), so that schema is listed too.
+  const nsp =
+    "(SELECT _vs.oid FROM pg_catalog.pg_namespace _vs WHERE _vs.nspname IN ('pg_catalog', 'information_schema') " +
+    `OR _vs.nspname IN (SELECT _vp.s FROM ${tablesFrom('_vp')}) ` +
+    `OR _vs.oid IN (SELECT _vtn.typnamespace FROM pg_catalog.pg_type _vtn WHERE _vtn.oid IN ${typ}))`;
   // A sequence in the schema of the default's (visible, unfiltered) table: named by the default itself.
   const ownSequence = (dep: string, ad: string): string =>
     `EXISTS (SELECT 1 FROM pg_catalog.pg_class _vqs JOIN pg_catalog.pg_class _vqt ON _vqt.oid = ${ad}.adrelid ` +
@@ -133,7 +155,8 @@ export function buildVisibleModel(policy: SessionPolicySet): VisibleModel {
     `AND (_vad.adrelid, _vad.adnum) IN ${att} ` +
     'AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend _vde WHERE _vde.classid = 2604 AND _vde.objid = _vad.oid ' +
     `AND _vde.refclassid = 1259 AND (_vde.refobjid NOT IN ${rel} AND NOT ${ownSequence('_vde', '_vad')} ` +
-    `OR (_vde.refobjsubid > 0 AND (_vde.refobjid, _vde.refobjsubid) NOT IN ${att}))))`;
+    `OR (_vde.refobjsubid > 0 AND (_vde.refobjid, _vde.refobjsubid) NOT IN ${att}))) ` +
+    `AND NOT ${callsUserFunction(2604, '_vad.oid')})`;
   const seq =
     '(SELECT _vsq.objid FROM pg_catalog.pg_depend _vsq ' +
     "JOIN pg_catalog.pg_class _vsc ON _vsc.oid = _vsq.objid AND _vsc.relkind = 'S' " +
@@ -143,12 +166,22 @@ export function buildVisibleModel(policy: SessionPolicySet): VisibleModel {
     'UNION ALL SELECT _vsd.refobjid FROM pg_catalog.pg_depend _vsd ' +
     "JOIN pg_catalog.pg_class _vse ON _vse.oid = _vsd.refobjid AND _vse.relkind = 'S' " +
     `WHERE _vsd.classid = 2604 AND _vsd.refclassid = 1259 AND _vsd.objid IN ${atd})`;
-  const viewDefinitionVisible = (oidExpr: string): string =>
-    `(${oidExpr} NOT IN ${sens} AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite _vrw ` +
-    'JOIN pg_catalog.pg_depend _vdd ON _vdd.classid = 2618 AND _vdd.objid = _vrw.oid ' +
-    `WHERE _vrw.ev_class = ${oidExpr} AND _vdd.refclassid = 1259 AND _vdd.refobjid <> ${oidExpr} ` +
-    `AND (_vdd.refobjid NOT IN ${rel} OR _vdd.refobjid IN ${sens} ` +
-    `OR (_vdd.refobjsubid > 0 AND (_vdd.refobjid, _vdd.refobjsubid) NOT IN ${att}))))`;
+  const viewDefinition = (oidExpr: string, definitionExpr: string): string => {
+    const deps = (where: string): string =>
+      'EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite _vrw ' +
+      'JOIN pg_catalog.pg_depend _vdd ON _vdd.classid = 2618 AND _vdd.objid = _vrw.oid ' +
+      `WHERE _vrw.ev_class = ${oidExpr} AND _vdd.refclassid = 1259 AND _vdd.refobjid <> ${oidExpr} AND (${where}))`;
+    const hidden = deps(
+      `_vdd.refobjid NOT IN ${rel} OR (_vdd.refobjsubid > 0 AND (_vdd.refobjid, _vdd.refobjsubid) NOT IN ${att})`,
+    );
+    const sensitive = `${oidExpr} IN ${sens} OR ${deps(`_vdd.refobjid IN ${sens}`)}`;
+    const userFunction =
+      'EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite _vrf ' +
+      `WHERE _vrf.ev_class = ${oidExpr} AND ${callsUserFunction(2618, '_vrf.oid')})`;
+    // A quote starts a string constant; a digit at the start of a token starts a number.
+    const constant = `${definitionExpr} ~ '''|(^|[^[:alnum:]_$])[0-9]'`;
+    return `CASE WHEN NOT ${hidden} AND NOT ${userFunction} AND NOT ((${sensitive}) AND ${constant}) THEN ${definitionExpr} END`;
+  };
   return {
     dataSource: policy.dataSource.name,
     username: policy.user.username,
@@ -166,6 +199,6 @@ export function buildVisibleModel(policy: SessionPolicySet): VisibleModel {
     atd,
     seq,
     schemasFrom,
-    viewDefinitionVisible,
+    viewDefinition,
   };
 }

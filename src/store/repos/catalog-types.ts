@@ -6,7 +6,22 @@
  * `arrow_type != null`) read it, so we produce BR's vocabulary for the common
  * types. `null` means "unsupported": such columns are pre-deselected by the
  * UI and never exposed by `loadSelectedCatalog` (fail closed for types we do
- * not know, e.g. enums, composites, ranges, geometry).
+ * not know).
+ *
+ * Discovery (src/catalog/discover.ts) also reports each column's `BaseType`,
+ * the type PostgreSQL really stores once domains are resolved (for arrays, of
+ * the element), with its pg_type kind; `arrowTypeForColumn` maps that:
+ *  - enums → Utf8, arrays of enums → List(Utf8): they travel as text, and
+ *    filters and masks compare them upstream, where PostgreSQL executes;
+ *  - domains (also nested, and arrays of domains) → the mapping of their base
+ *    type (a domain over an enum is an enum);
+ *  - built-in types only from pg_catalog, and of the extension types only
+ *    citext: a user type that merely shares a built-in's name is not one;
+ *  - composites, ranges, multiranges, pseudo-types and every other
+ *    extension type (geometry, hstore, …) → null (fail closed).
+ * A column without a `BaseType` (callers that build upstream columns by hand)
+ * is mapped from its udt name alone by `arrowTypeFor`, where an enum's name
+ * is unknown and so unsupported.
  *
  * Decisions where BR's engine has no exact counterpart:
  *  - uuid, json, jsonb, xml, inet, cidr, macaddr, citext → Utf8 (clients
@@ -16,6 +31,33 @@
  *  - arrays of a supported element type → List(<element>) (a short form of
  *    Arrow's List(Field …) rendering), other arrays → null.
  */
+
+/**
+ * What a column's values are, as discovery resolves them: `name` is the
+ * pg_type.typname of the column type with domains resolved — of the element
+ * type when `is_array`. `kind`: `builtin` = a base type of pg_catalog,
+ * `extension` = a base type of another schema, `enum`, or `unsupported`
+ * (composite, range, multirange, pseudo-type).
+ */
+export interface BaseType {
+  name: string;
+  kind: BaseTypeKind;
+  is_array: boolean;
+}
+
+export type BaseTypeKind = 'builtin' | 'extension' | 'enum' | 'unsupported';
+
+/** The column fields the mapping reads (discovered or stored upstream columns). */
+export interface ColumnTypeInfo {
+  udt_name?: string | null;
+  data_type?: string | null;
+  numeric_precision?: number | null;
+  numeric_scale?: number | null;
+  base_type?: BaseType | null;
+}
+
+/** Extension (non-pg_catalog) base types that are safe to expose, by typname. */
+const EXTENSION_TYPES: Record<string, string> = { citext: 'Utf8' };
 
 /** Upstream type name (`pg_type.typname`, `udt_name`) → Arrow type string. */
 const BY_UDT: Record<string, string> = {
@@ -101,4 +143,31 @@ export function arrowTypeFor(
   }
   if (udt === 'numeric') return decimal(p, s);
   return BY_UDT[udt] ?? null;
+}
+
+/** The Arrow type string of a discovered column, or null when unsupported (see the header). */
+export function arrowTypeForColumn(column: ColumnTypeInfo): string | null {
+  const base = column.base_type;
+  if (!base) {
+    return arrowTypeFor(column.udt_name, column.data_type, column.numeric_precision, column.numeric_scale);
+  }
+  let element: string | null;
+  switch (base.kind) {
+    case 'enum':
+      element = 'Utf8';
+      break;
+    case 'builtin':
+      // Only the scalar carries a declared precision; arrays use the default decimal.
+      element = base.is_array
+        ? arrowTypeFor(base.name)
+        : arrowTypeFor(base.name, null, column.numeric_precision, column.numeric_scale);
+      break;
+    case 'extension':
+      element = EXTENSION_TYPES[base.name] ?? null;
+      break;
+    default:
+      element = null;
+  }
+  if (element === null) return null;
+  return base.is_array ? `List(${element})` : element;
 }

@@ -18,10 +18,11 @@ import { ConflictError, InvalidError } from '../repo-errors.js';
 import type { Database } from '../schema.js';
 import { nowTimestamp } from '../time.js';
 import { toFlag } from '../values.js';
-import { arrowTypeFor } from './catalog-types.js';
+import { arrowTypeForColumn, type BaseType } from './catalog-types.js';
 import { requireDataSource } from './datasources.js';
 
-export { arrowTypeFor } from './catalog-types.js';
+export { arrowTypeFor, arrowTypeForColumn } from './catalog-types.js';
+export type { BaseType } from './catalog-types.js';
 export { findCatalogTable, getCatalog, loadSelectedCatalog, tableHasColumn } from './catalog-read.js';
 export type { CatalogTableRef, SelectedCatalog, StoredCatalog } from './catalog-read.js';
 
@@ -54,7 +55,9 @@ export interface UpstreamColumn {
   column_default?: string | null;
   numeric_precision?: number | null;
   numeric_scale?: number | null;
-  /** Computed with `arrowTypeFor` when absent. */
+  /** Domains resolved, as discovery reports it; without it the udt name alone is mapped (enums → null). */
+  base_type?: BaseType | null;
+  /** Computed with `arrowTypeForColumn` when absent. */
   arrow_type?: string | null;
 }
 
@@ -261,10 +264,7 @@ async function saveColumns(
           udt_name: c.udt_name ?? null,
           is_nullable: toFlag(c.is_nullable),
           column_default: c.column_default ?? null,
-          arrow_type:
-            c.arrow_type !== undefined
-              ? c.arrow_type
-              : arrowTypeFor(c.udt_name, c.data_type, c.numeric_precision, c.numeric_scale),
+          arrow_type: c.arrow_type !== undefined ? c.arrow_type : arrowTypeForColumn(c),
           is_selected: toFlag(flags.get(c.column_name) ?? true),
           discovered_at: now,
         });
