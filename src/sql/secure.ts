@@ -22,6 +22,7 @@
 import type { Node } from '@pgsql/types';
 import type { SecuredTable } from '../policy/session.js';
 import { rewriteCatalogCalls } from './catalog/calls.js';
+import { attachVisibleSets } from './catalog/visible-sets.js';
 import { deparseStatement } from './deparse.js';
 import { denied, PgError, SQLSTATE } from './errors.js';
 import { findForbiddenCalls, type FunctionCheckOptions } from './functions.js';
@@ -121,6 +122,8 @@ export function secureStatement(stmt: Node, o: SecureOptions, emit: Node = stmt)
   rewriteCatalogCalls(stmt, { index: o.index, searchPath: o.searchPath, sql: o.sql, fresh: ctx.nextAlias });
   walkStatement(stmt, ctx);
   for (const node of ctx.catalogSubqueries) markOwn(node, ctx.accounted);
+  if (ctx.catalogSubqueries.length > 0)
+    for (const cte of attachVisibleSets(emit, o.index.catalog.sets())) markOwn(cte, ctx.accounted);
   for (const sdt of ctx.sdts) {
     finishSecuredSubquery(sdt);
     markOwn(sdt.inner, ctx.accounted);

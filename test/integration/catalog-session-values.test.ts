@@ -145,6 +145,28 @@ describeEachUpstream('virtual session answers', (upstream: Upstream) => {
     expect((await run(sql)).rows[0]).toEqual([null]);
   });
 
+  it('a user CTE cannot shadow the visible-object sets the catalog reads (reserved names)', async () => {
+    const code = (sql: string): string | undefined => {
+      try {
+        rewritten(sql, tenant());
+        return undefined;
+      } catch (err) {
+        return (err as { sqlstate?: string }).sqlstate;
+      }
+    };
+    for (const sql of [
+      'WITH _rgv_rel AS (SELECT oid, true AS f FROM pg_class) SELECT relname FROM pg_class',
+      'SELECT (WITH _rgv_att AS (SELECT 1) SELECT count(*) FROM pg_attribute)',
+      'WITH U&"\\005frgv_typ" AS (SELECT 1) SELECT typname FROM pg_type',
+      'SELECT * FROM orders WHERE id IN (WITH _rgv_x AS (SELECT 1) SELECT oid::int FROM pg_class)',
+    ])
+      expect(code(sql), sql).toBe('42939');
+    // The sets themselves are attached once, at the top, and read by every catalog subquery.
+    const sql = rewritten('SELECT relname FROM pg_class WHERE relname = $$orders$$', tenant());
+    expect(sql.match(/_rgv_rel AS MATERIALIZED/g)).toHaveLength(1);
+    expect((await run('SELECT relname FROM pg_class WHERE relname = $$orders$$')).rows).toEqual([['orders']]);
+  });
+
   it('view definitions over a filtered table are shown only without constants', async () => {
     const queries = [
       "SELECT viewname, definition FROM pg_views WHERE schemaname = 'public' ORDER BY 1",

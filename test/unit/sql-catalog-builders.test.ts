@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { allCatalogRelations, catalogSql } from '../../src/sql/catalog/allowlist.js';
 import { CATALOG_CALL_NAMES, touchesCatalog } from '../../src/sql/catalog/calls.js';
 import { boolArray, sqlString, textArray } from '../../src/sql/catalog/literals.js';
+import { parseVisibleSets } from '../../src/sql/catalog/visible-sets.js';
 import { buildVisibleModel } from '../../src/sql/catalog/visible.js';
 import { deparseStatement } from '../../src/sql/deparse.js';
 import { CATALOG_FUNCTIONS } from '../../src/sql/function-list.js';
@@ -64,8 +65,25 @@ describe('builders', () => {
     },
   );
 
+  it('the visible-set CTEs parse as one WITH list and survive deparse → parse unchanged', () => {
+    for (const policy of [alicePolicy(), hostile, policySet([])]) {
+      const model = buildVisibleModel(policy);
+      const ctes = parseVisibleSets(model);
+      expect(ctes.map((c) => c.ctename)).toEqual(model.ctes.map(([name]) => name));
+      expect(ctes.every((c) => c.ctematerialized === 'CTEMaterializeAlways')).toBe(true);
+      const sql = `WITH ${model.ctes.map(([n, s]) => `${n} AS MATERIALIZED (${s})`).join(', ')} SELECT 1`;
+      const tree = parseSync(sql).stmts![0]!.stmt;
+      const again = parseSync(deparseStatement(tree as never)).stmts![0]!.stmt;
+      expect(sameTree(again, tree)).toBe(true);
+    }
+  });
+
   it('names from the policy set appear only inside string constants', () => {
-    const sql = catalogSql({ schema: 'pg_catalog', name: 'pg_class' }, buildVisibleModel(hostile));
+    const model = buildVisibleModel(hostile);
+    const sql = [
+      catalogSql({ schema: 'pg_catalog', name: 'pg_class' }, model),
+      ...model.ctes.map(([, s]) => s),
+    ].join(';\n');
     const consts: string[] = [];
     const walk = (v: unknown): void => {
       if (Array.isArray(v)) v.forEach(walk);

@@ -8,13 +8,14 @@
  * metadata visibility changes on the next statement, like data visibility)
  * and cloned for every use, because the rewriter mutates trees in place.
  */
-import type { Alias, Node, RangeVar, SelectStmt } from '@pgsql/types';
+import type { Alias, CommonTableExpr, Node, RangeVar, SelectStmt } from '@pgsql/types';
 import { parseSync } from 'libpg-query';
 import type { SessionPolicySet } from '../../policy/session.js';
 import { PgError, SQLSTATE } from '../errors.js';
 import type { CatalogRelation } from './allowlist.js';
 import { catalogSql } from './allowlist.js';
 import { trustSubtree } from './trust.js';
+import { parseVisibleSets } from './visible-sets.js';
 import type { VisibleModel } from './visible.js';
 import { buildVisibleModel } from './visible.js';
 
@@ -27,12 +28,17 @@ export interface CatalogCache {
    * was first used here — a new policy set (visibility changed) gets a higher one.
    */
   stateNumber: number;
+  /** The visible-set CTEs every statement reading the catalog carries (visible-sets.ts). */
+  sets(): readonly CommonTableExpr[];
 }
 
 export function createCatalogCache(policy: SessionPolicySet): CatalogCache {
   let model: VisibleModel | null = null;
+  let sets: CommonTableExpr[] | null = null;
+  const getModel = (): VisibleModel => (model ??= buildVisibleModel(policy));
   return {
-    model: () => (model ??= buildVisibleModel(policy)),
+    model: getModel,
+    sets: () => (sets ??= parseVisibleSets(getModel())),
     trees: new Map(),
     stateNumber: Math.floor(Date.now() / 1000) + 1,
   };

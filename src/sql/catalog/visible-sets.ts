@@ -1,0 +1,75 @@
+/**
+ * The visible-object sets (visible.ts: rel, att, idx, con, typ, nsp, atd,
+ * seq) as MATERIALIZED CTEs at the top of a statement that reads the virtual
+ * catalog. Every filtered catalog subquery and guard reads them by name, so
+ * each set is planned and computed once per statement instead of once per
+ * reference: psql's `\d` queries went from 70–130 KB of SQL with up to 150
+ * pg_class scans to one definition per set. PostgreSQL skips a CTE that
+ * nothing references.
+ *
+ * The CTE names are reserved: a user CTE of the same prefix anywhere in the
+ * statement could shadow a set inside its scope (and widen what a catalog
+ * subquery shows), so such a statement is refused (42939).
+ */
+import type { CommonTableExpr, Node, SelectStmt } from '@pgsql/types';
+import { parseSync } from 'libpg-query';
+import { PgError, SQLSTATE } from '../errors.js';
+import { trustSubtree } from './trust.js';
+import type { VisibleModel } from './visible.js';
+
+const RESERVED_PREFIX = '_rgv_';
+
+/** The parsed CTE list of `model` (parsed once per policy set; callers clone it). */
+export function parseVisibleSets(model: VisibleModel): CommonTableExpr[] {
+  const defs = model.ctes.map(([name, sql]) => `${name} AS MATERIALIZED (${sql})`).join(', ');
+  const stmt = parseSync(`WITH ${defs} SELECT 1`).stmts?.[0]?.stmt;
+  const ctes = stmt && 'SelectStmt' in stmt ? stmt.SelectStmt.withClause?.ctes : undefined;
+  if (!ctes || ctes.length !== model.ctes.length)
+    throw new PgError(SQLSTATE.internalError, 'internal error: visible sets do not parse');
+  return ctes.map((c) => ('CommonTableExpr' in c ? c.CommonTableExpr : ({} as CommonTableExpr)));
+}
+
+/** The SELECT whose WITH list is in scope for the whole statement `node` emits. */
+function topSelect(node: Node): SelectStmt | null {
+  if ('SelectStmt' in node) return node.SelectStmt;
+  const holder = (node as Record<string, { query?: Node } | undefined>)[Object.keys(node)[0] ?? ''];
+  const inner = holder?.query;
+  return inner && typeof inner === 'object' ? topSelect(inner) : null;
+}
+
+/** Refuses a statement that defines a CTE with the reserved prefix anywhere (iteratively). */
+function refuseReservedNames(tree: unknown): void {
+  const stack: unknown[] = [tree];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      for (const x of v as unknown[]) stack.push(x);
+      continue;
+    }
+    const cte = (v as { CommonTableExpr?: CommonTableExpr }).CommonTableExpr;
+    if (cte?.ctename?.startsWith(RESERVED_PREFIX))
+      throw new PgError('42939', `WITH query name "${cte.ctename}" is reserved`);
+    for (const x of Object.values(v)) stack.push(x);
+  }
+}
+
+/**
+ * Prepends clones of `sets` to the WITH list of the statement `emit` emits,
+ * marked trusted (catalog/trust.ts); returns them so the caller can account
+ * for their relations. Throws XX000 when there is no SELECT to attach to
+ * (fail closed: the catalog subqueries would not resolve).
+ */
+export function attachVisibleSets(emit: Node, sets: readonly CommonTableExpr[]): Node[] {
+  refuseReservedNames(emit);
+  const top = topSelect(emit);
+  if (!top) throw new PgError(SQLSTATE.internalError, 'internal error: no query to attach the catalog to');
+  const clones = sets.map((c) => structuredClone(c));
+  for (const c of clones) if (c.ctequery) trustSubtree(c.ctequery);
+  const nodes: Node[] = clones.map((c) => ({ CommonTableExpr: c }));
+  top.withClause = {
+    ...top.withClause,
+    ctes: [...nodes, ...(top.withClause?.ctes ?? [])],
+  };
+  return nodes;
+}
