@@ -164,6 +164,14 @@ describeEachUpstream('virtual session answers', (upstream: Upstream) => {
     // The sets themselves are attached once, at the top, and read by every catalog subquery.
     const sql = rewritten('SELECT relname FROM pg_class WHERE relname = $$orders$$', tenant());
     expect(sql.match(/_rgv_rel AS MATERIALIZED/g)).toHaveLength(1);
+    // Only the sets read, and those they read: pg_type needs types, which need columns and relations.
+    const types = rewritten('SELECT typname FROM pg_type', tenant());
+    expect(types.match(/_rgv_\w+ AS MATERIALIZED/g)?.sort()).toEqual([
+      '_rgv_att AS MATERIALIZED',
+      '_rgv_rel AS MATERIALIZED',
+      '_rgv_typ AS MATERIALIZED',
+    ]);
+    expect(rewritten('SELECT amname FROM pg_am', tenant())).not.toContain('_rgv_');
     expect((await run('SELECT relname FROM pg_class WHERE relname = $$orders$$')).rows).toEqual([['orders']]);
   });
 

@@ -4,8 +4,8 @@
  * catalog. Every filtered catalog subquery and guard reads them by name, so
  * each set is planned and computed once per statement instead of once per
  * reference: psql's `\d` queries went from 70–130 KB of SQL with up to 150
- * pg_class scans to one definition per set. PostgreSQL skips a CTE that
- * nothing references.
+ * pg_class scans to one definition per set. Only the sets a statement reads
+ * (and the sets those read) are attached.
  *
  * The CTE names are reserved: a user CTE of the same prefix anywhere in the
  * statement could shadow a set inside its scope (and widen what a catalog
@@ -37,8 +37,12 @@ function topSelect(node: Node): SelectStmt | null {
   return inner && typeof inner === 'object' ? topSelect(inner) : null;
 }
 
-/** Refuses a statement that defines a CTE with the reserved prefix anywhere (iteratively). */
-function refuseReservedNames(tree: unknown): void {
+/**
+ * The set names `tree` reads; refuses a tree that defines a CTE with the
+ * reserved prefix anywhere (iteratively: deep trees do not overflow).
+ */
+function setsRead(tree: unknown, refuseDefinitions: boolean): Set<string> {
+  const names = new Set<string>();
   const stack: unknown[] = [tree];
   while (stack.length > 0) {
     const v = stack.pop();
@@ -48,10 +52,13 @@ function refuseReservedNames(tree: unknown): void {
       continue;
     }
     const cte = (v as { CommonTableExpr?: CommonTableExpr }).CommonTableExpr;
-    if (cte?.ctename?.startsWith(RESERVED_PREFIX))
+    if (refuseDefinitions && cte?.ctename?.startsWith(RESERVED_PREFIX))
       throw new PgError('42939', `WITH query name "${cte.ctename}" is reserved`);
+    const rv = (v as { RangeVar?: { relname?: string; schemaname?: string } }).RangeVar;
+    if (rv?.relname?.startsWith(RESERVED_PREFIX) && !rv.schemaname) names.add(rv.relname);
     for (const x of Object.values(v)) stack.push(x);
   }
+  return names;
 }
 
 /**
@@ -61,10 +68,15 @@ function refuseReservedNames(tree: unknown): void {
  * (fail closed: the catalog subqueries would not resolve).
  */
 export function attachVisibleSets(emit: Node, sets: readonly CommonTableExpr[]): Node[] {
-  refuseReservedNames(emit);
+  const wanted = setsRead(emit, true);
   const top = topSelect(emit);
   if (!top) throw new PgError(SQLSTATE.internalError, 'internal error: no query to attach the catalog to');
-  const clones = sets.map((c) => structuredClone(c));
+  // Only the sets read, and those they read (each reads earlier ones only): an unused CTE still
+  // costs PostgreSQL parse analysis of its text.
+  for (const c of [...sets].reverse())
+    if (wanted.has(c.ctename ?? '')) for (const n of setsRead(c.ctequery, false)) wanted.add(n);
+  const clones = sets.filter((c) => wanted.has(c.ctename ?? '')).map((c) => structuredClone(c));
+  if (clones.length === 0) return [];
   for (const c of clones) if (c.ctequery) trustSubtree(c.ctequery);
   const nodes: Node[] = clones.map((c) => ({ CommonTableExpr: c }));
   top.withClause = {
