@@ -31,6 +31,7 @@ import type { CatalogIndex } from './relations.js';
 import type { WalkContext } from './scope.js';
 import { walkNode, walkSelect } from './scope.js';
 import { finishSecuredSubquery } from './secured-subquery.js';
+import { forEachObject } from './tree.js';
 import { assertNoStrayRelations, verifyDeparsed } from './verify.js';
 
 export interface SecureOptions {
@@ -81,14 +82,9 @@ function walkStatement(stmt: Node, ctx: WalkContext): void {
  * (plus copied conjuncts, which contain no relations), so all of it is ours.
  */
 function markOwn(node: unknown, accounted: Set<object>): void {
-  const stack: unknown[] = [node];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (v === null || typeof v !== 'object') continue;
-    if (Array.isArray(v)) stack.push(...(v as unknown[]));
-    else if ('RangeVar' in v) accounted.add((v as { RangeVar: object }).RangeVar);
-    else for (const x of Object.values(v)) stack.push(x);
-  }
+  forEachObject(node, (o) => {
+    if (o.RangeVar && typeof o.RangeVar === 'object') accounted.add(o.RangeVar);
+  });
 }
 
 /** The allowlist on the final tree; see the module comment for which error is raised. */

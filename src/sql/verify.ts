@@ -12,6 +12,7 @@
 import type { Node } from '@pgsql/types';
 import { parseSync } from 'libpg-query';
 import { PgError, SQLSTATE } from './errors.js';
+import { forEachObject } from './tree.js';
 
 /** Source-position fields of @pgsql/types (every `*location`, `*_start`, `*_end`, `stmt_len`). */
 const POSITIONAL = new Set([
@@ -52,18 +53,9 @@ export function sameTree(a: unknown, b: unknown): boolean {
 
 /** Throws unless every relation reference in `tree` is in `accounted`. */
 export function assertNoStrayRelations(tree: unknown, accounted: ReadonlySet<object>): void {
-  const stack: unknown[] = [tree];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (v === null || typeof v !== 'object') continue;
-    if (Array.isArray(v)) {
-      for (const x of v) stack.push(x);
-      continue;
-    }
-    const o = v as Record<string, unknown>;
+  forEachObject(tree, (o) => {
     if (typeof o.relname === 'string' && !accounted.has(o)) throw internal('unsecured relation reference');
-    for (const k of Object.keys(o)) stack.push(o[k]);
-  }
+  });
 }
 
 /** Re-parses `sql` and requires exactly one statement equal to `intended`. */

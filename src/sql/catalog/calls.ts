@@ -44,6 +44,7 @@ import { figureColname, isStar } from './colname.js';
 import { databasePrivilege, functionPrivilege, relationPrivilege, schemaPrivilege } from './privileges.js';
 import { sqlString, textArray } from './literals.js';
 import { castReplacement } from './reg-casts.js';
+import { someObject } from '../tree.js';
 import { isAdmittedCall } from './trust.js';
 import { SYNTHETIC_ROLE_OID } from './visible.js';
 
@@ -292,29 +293,17 @@ export function rewriteCatalogCalls(tree: unknown, ctx: CallContext): void {
  * resolved against the virtual catalog), not only on the kinds of literals.
  */
 export function touchesCatalog(tree: unknown): boolean {
-  const stack: unknown[] = [tree];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (v === null || typeof v !== 'object') continue;
-    if (Array.isArray(v)) {
-      for (const x of v as unknown[]) stack.push(x);
-      continue;
-    }
-    const o = v as Record<string, unknown>;
+  return someObject(tree, (o) => {
     const rv = o.RangeVar as { schemaname?: string; relname?: string } | undefined;
-    if (
-      rv &&
-      (rv.schemaname === 'pg_catalog' ||
+    if (rv)
+      return (
+        rv.schemaname === 'pg_catalog' ||
         rv.schemaname === 'information_schema' ||
-        rv.relname?.startsWith('pg_'))
-    ) {
-      return true;
-    }
+        rv.relname?.startsWith('pg_') === true
+      );
     const fn = o.FuncCall as FuncCall | undefined;
     if (fn && Object.hasOwn(HANDLERS, names(fn.funcname).pop() ?? '')) return true;
     const cast = o.TypeCast as TypeCast | undefined;
-    if (cast && REG_TYPES.has(names(cast.typeName?.names).pop() ?? '')) return true;
-    for (const key of Object.keys(o)) stack.push(o[key]);
-  }
-  return false;
+    return cast !== undefined && REG_TYPES.has(names(cast.typeName?.names).pop() ?? '');
+  });
 }

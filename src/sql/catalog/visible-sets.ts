@@ -14,6 +14,7 @@
 import type { CommonTableExpr, Node, SelectStmt } from '@pgsql/types';
 import { parseSync } from 'libpg-query';
 import { PgError, SQLSTATE } from '../errors.js';
+import { forEachObject } from '../tree.js';
 import { trustSubtree } from './trust.js';
 import type { VisibleModel } from './visible.js';
 
@@ -43,21 +44,13 @@ function topSelect(node: Node): SelectStmt | null {
  */
 function setsRead(tree: unknown, refuseDefinitions: boolean): Set<string> {
   const names = new Set<string>();
-  const stack: unknown[] = [tree];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (v === null || typeof v !== 'object') continue;
-    if (Array.isArray(v)) {
-      for (const x of v as unknown[]) stack.push(x);
-      continue;
-    }
-    const cte = (v as { CommonTableExpr?: CommonTableExpr }).CommonTableExpr;
+  forEachObject(tree, (o) => {
+    const cte = o.CommonTableExpr as CommonTableExpr | undefined;
     if (refuseDefinitions && cte?.ctename?.startsWith(RESERVED_PREFIX))
       throw new PgError('42939', `WITH query name "${cte.ctename}" is reserved`);
-    const rv = (v as { RangeVar?: { relname?: string; schemaname?: string } }).RangeVar;
+    const rv = o.RangeVar as { relname?: string; schemaname?: string } | undefined;
     if (rv?.relname?.startsWith(RESERVED_PREFIX) && !rv.schemaname) names.add(rv.relname);
-    for (const x of Object.values(v)) stack.push(x);
-  }
+  });
   return names;
 }
 
