@@ -14,6 +14,7 @@
 import type { A_Indirection, Node, TypeCast } from '@pgsql/types';
 import { Deparser } from 'pgsql-deparser';
 import { PgError, SQLSTATE } from './errors.js';
+import { quoteIdent } from './catalog/literals.js';
 
 type Context = Parameters<Deparser['TypeCast']>[1];
 
@@ -33,17 +34,12 @@ class RoundTripDeparser extends Deparser {
     const arg = node.arg ? this.visit(node.arg, context) : '';
     const parts = [`(${arg})`];
     for (const sub of (node.indirection ?? []) as Node[]) {
-      if ('String' in sub) parts.push(`.${quoteIdentifier(sub.String.sval ?? '')}`);
+      if ('String' in sub) parts.push(`.${quoteIdent(sub.String.sval ?? '')}`);
       else if ('A_Star' in sub) parts.push('.*');
       else parts.push(this.visit(sub, context));
     }
     return parts.join('');
   }
-}
-
-/** Double-quotes an identifier always (quoting never changes the parsed name). */
-function quoteIdentifier(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }
 
 export function deparseStatement(stmt: Node): string {

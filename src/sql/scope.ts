@@ -25,7 +25,7 @@ import type { CatalogIndex } from './relations.js';
 import { resolveRelation } from './relations.js';
 import { catalogSubquery } from './catalog/subquery.js';
 import { figureColname, isStar } from './catalog/colname.js';
-import { catalogStateColumn } from './catalog/system-columns.js';
+import { catalogInScope, catalogStateColumn } from './catalog/system-columns.js';
 import type { SecuredSubquery } from './secured-subquery.js';
 import { buildSecuredSubquery, str } from './secured-subquery.js';
 
@@ -127,7 +127,7 @@ export function walkNode(node: Node, ctx: WalkContext, ctes: CteNames, level: Le
   const inner = (node as Record<string, unknown>)[Object.keys(node)[0]!];
   // `SELECT c.xmin::text FROM pg_class c` keeps PostgreSQL's name once the column is replaced.
   const target = 'ResTarget' in node && node.ResTarget.name === undefined ? node.ResTarget : null;
-  const name = target?.val && !isStar(target.val) ? figureColname(target.val) : null;
+  const name = target?.val && !isStar(target.val) && catalogInScope(level) ? figureColname(target.val) : null;
   const replaced = ctx.stateColumns;
   if (inner && typeof inner === 'object') walkChildren(inner as Record<string, unknown>, ctx, ctes, level);
   if (target && name !== null && ctx.stateColumns !== replaced) target.name = name;

@@ -428,10 +428,20 @@ export class SessionSettings {
     const key = name.toLowerCase();
     return this.local[key] ?? this.values[key];
   }
-  /** Search path names as written (see validateSearchPath for the effective list). */
+  /**
+   * Search path names as written (see validateSearchPath for the effective list).
+   * Read for every statement: split again only when the value changed. Callers must not mutate it.
+   */
   searchPath(): string[] {
-    return splitIdentifiers(this.get('search_path') ?? '');
+    const value = this.get('search_path') ?? '';
+    if (value !== this.searchPathValue) {
+      this.searchPathValue = value;
+      this.searchPathNames = splitIdentifiers(value);
+    }
+    return this.searchPathNames;
   }
+  private searchPathValue: string | undefined;
+  private searchPathNames: string[] = [];
   /** Session-level values (no SET LOCAL overlay) and the overlay: what the upstream must hold. */
   layers(): { values: Readonly<Record<string, string>>; local: Readonly<Record<string, string>> } {
     return { values: this.values, local: this.local };

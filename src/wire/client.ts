@@ -234,8 +234,8 @@ export class ClientSession {
     const pipeline = new ExtendedPipeline({
       writeUpstream: (raw) => void batchedWrite(socket, raw),
       sendClient: (raw) => void this.conn.send(raw),
-      onReady: (status, tag) => {
-        this.extended?.ready(status, tag);
+      onReady: (status) => {
+        this.extended?.ready(status);
         if (this.draining) queueMicrotask(() => this.endIfDrained());
       },
     });
@@ -283,7 +283,8 @@ export class ClientSession {
    * leaving here leaves the upstream connection clean.
    */
   private async nextMessage(): Promise<Frame> {
-    await this.relay!.upstreamWritable();
+    const full = this.relay!.upstreamWritable();
+    if (full) await full;
     this.waiting = true;
     try {
       this.endIfDrained();
@@ -303,7 +304,9 @@ export class ClientSession {
       const frame = await this.nextMessage();
       if (discarding && frame.type !== 'S') continue;
       // A committed admin change since the last statement: this one runs under the new policies.
-      if (this.live && STATEMENT.has(frame.type) && !(await this.ctx.sessions!.current(this.live))) return;
+      const { live } = this;
+      if (live && STATEMENT.has(frame.type) && this.ctx.sessions!.stale(live))
+        if (!(await this.ctx.sessions!.current(live))) return;
       switch (frame.type) {
         case 'Q':
           // An unsynced pipeline that failed upstream discards the query, as PostgreSQL does.

@@ -73,15 +73,14 @@ export interface Entry {
 export interface PipelineHooks {
   writeUpstream(raw: Buffer): void;
   sendClient(raw: Buffer): void;
-  /** ReadyForQuery arrived (already relayed); `lastTag` is the last CommandComplete seen. */
-  onReady(status: TransactionStatus, lastTag: string | undefined): void;
+  /** ReadyForQuery arrived (already relayed). */
+  onReady(status: TransactionStatus): void;
 }
 
 export class ExtendedPipeline {
   private readonly queue: Entry[] = [];
   /** An upstream error was seen and its Sync has not been sent yet. */
   private failed = false;
-  private lastTag: string | undefined;
   private waiters: (() => void)[] = [];
   private gone: Error | undefined;
   /** An error was relayed since the last ReadyForQuery (the implicit transaction failed). */
@@ -203,12 +202,12 @@ export class ExtendedPipeline {
         relay();
         break;
       case 'C': {
-        this.lastTag = new BufferReader(frame.body).cstring();
+        const tag = new BufferReader(frame.body).cstring();
         if (!head?.hidden) relay();
         // COPY sends no DataRow: its tag carries the count.
-        const copied = /^COPY (\d+)$/.exec(this.lastTag);
+        const copied = /^COPY (\d+)$/.exec(tag);
         if (head && copied) head.rows = Number(copied[1]);
-        this.complete({ tag: this.lastTag });
+        this.complete({ tag });
         break;
       }
       case 'I': // EmptyQueryResponse
@@ -235,8 +234,7 @@ export class ExtendedPipeline {
         this.erred = false;
         relay();
         if (head?.type === 'S') this.queue.shift();
-        this.hooks.onReady(status, this.lastTag);
-        this.lastTag = undefined;
+        this.hooks.onReady(status);
         break;
       }
       default: // ParameterDescription, notices, notifications, COPY out data

@@ -131,7 +131,7 @@ export class ExtendedSession {
   }
 
   /** ReadyForQuery from upstream (already relayed): portals of a finished transaction end. */
-  ready(status: be.TransactionStatus, _lastTag?: string): void {
+  ready(status: be.TransactionStatus): void {
     this.state.status = status;
     this.syncsDone++;
     if (status !== 'I') return;

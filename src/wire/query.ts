@@ -154,6 +154,9 @@ export class QueryRunner {
 
   /** A completed statement's effect on the settings; true when values were restored. */
   private replay(s: RewrittenStatement, tag: string): boolean {
+    // Only transaction control and DISCARD change settings here: no copy for every other statement.
+    const kind = s.classification?.kind;
+    if (kind !== 'transaction' && kind !== 'discard') return false;
     const snapshot = snapshotLayers(this.settings);
     const restored = transactionEffect(this.settings, s.classification, tag);
     if (restored && !this.before) this.before = snapshot;
@@ -163,9 +166,8 @@ export class QueryRunner {
   /** End of the string outside a transaction block: its implicit transaction commits or rolls back. */
   private async endImplicitTransaction(failed: boolean): Promise<void> {
     if (this.status === 'I' && this.settings.inTransaction) {
-      const snapshot = snapshotLayers(this.settings);
+      if (failed) this.before ??= snapshotLayers(this.settings);
       this.settings.endTransaction(!failed);
-      if (failed) this.before ??= snapshot;
     }
     if (this.before) await this.resync(this.before);
   }

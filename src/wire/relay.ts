@@ -31,6 +31,7 @@ import { BufferReader } from './buffer.js';
 import type { Frame, FrameReader } from './frames.js';
 import * as fe from './frontend.js';
 import { encodeNotice, sanitizeFields } from './sanitize.js';
+import { closeUpstream } from './upstream-pool.js';
 import { parseNoticeFields, type UpstreamConnection } from './upstream.js';
 
 export interface RunResult {
@@ -128,13 +129,13 @@ export class UpstreamRelay {
   }
 
   /**
-   * Resolves once the upstream socket can take more (its buffer below the
-   * high-water mark), or when it closed. The session awaits this before
-   * reading the next client message.
+   * Undefined while the upstream socket can take more; otherwise a promise
+   * that resolves once it drains below the high-water mark, or closes. The
+   * session awaits it before reading the next client message.
    */
-  upstreamWritable(): Promise<void> {
+  upstreamWritable(): Promise<void> | undefined {
     const { socket } = this.upstream;
-    if (!socket.writableNeedDrain || socket.destroyed) return Promise.resolve();
+    if (!socket.writableNeedDrain || socket.destroyed) return undefined;
     return new Promise<void>((resolve) => {
       const done = () => {
         socket.off('drain', done).off('close', done);
@@ -161,10 +162,7 @@ export class UpstreamRelay {
 
   /** Ends the upstream connection (when the pool does not get it back). */
   close(): void {
-    if (this.detached) return;
-    const { socket } = this.upstream;
-    if (!socket.destroyed) socket.end(fe.terminate());
-    setTimeout(() => socket.destroy(), 1000).unref();
+    if (!this.detached) closeUpstream(this.upstream);
   }
 
   private lost(): void {

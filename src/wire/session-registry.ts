@@ -115,10 +115,18 @@ export class SessionRegistry {
    * False when the session was ended instead (access withdrawn, store unreadable).
    */
   async current(session: RefreshableSession): Promise<boolean> {
-    const seen = this.sessions.get(session);
-    if (seen === undefined) return true; // not (or no longer) registered: nothing to refresh
-    if (seen === this.generation) return true;
+    if (!this.stale(session)) return true;
     return this.refresh(session, this.generation);
+  }
+
+  /**
+   * Whether a change committed since the session's policy set was resolved
+   * (synchronous: the per-statement check awaits `current` only then).
+   * An unregistered session is never stale: nothing to refresh.
+   */
+  stale(session: RefreshableSession): boolean {
+    const seen = this.sessions.get(session);
+    return seen !== undefined && seen !== this.generation;
   }
 
   /** Resolves at generation `gen` and applies; false when the session ended. */

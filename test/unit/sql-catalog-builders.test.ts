@@ -68,9 +68,13 @@ describe('builders', () => {
   it('the visible-set CTEs parse as one WITH list and survive deparse → parse unchanged', () => {
     for (const policy of [alicePolicy(), hostile, policySet([])]) {
       const model = buildVisibleModel(policy);
-      const ctes = parseVisibleSets(model);
-      expect(ctes.map((c) => c.ctename)).toEqual(model.ctes.map(([name]) => name));
-      expect(ctes.every((c) => c.ctematerialized === 'CTEMaterializeAlways')).toBe(true);
+      const sets = parseVisibleSets(model);
+      expect(sets.map((s) => s.cte.ctename)).toEqual(model.ctes.map(([name]) => name));
+      expect(sets.every((s) => s.cte.ctematerialized === 'CTEMaterializeAlways')).toBe(true);
+      // Types read columns and relations; constraints read relations, columns and indexes.
+      const closure = (n: string) => [...sets.find((s) => s.cte.ctename === n)!.closure].sort();
+      expect(closure('_rgv_typ')).toEqual(['_rgv_att', '_rgv_rel', '_rgv_typ']);
+      expect(closure('_rgv_con')).toEqual(['_rgv_att', '_rgv_con', '_rgv_idx', '_rgv_rel']);
       const sql = `WITH ${model.ctes.map(([n, s]) => `${n} AS MATERIALIZED (${s})`).join(', ')} SELECT 1`;
       const tree = parseSync(sql).stmts![0]!.stmt;
       const again = parseSync(deparseStatement(tree as never)).stmts![0]!.stmt;

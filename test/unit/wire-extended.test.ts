@@ -50,7 +50,7 @@ function setup(policy: SessionPolicySet = ordersFor('acme')) {
   const pipeline = new ExtendedPipeline({
     writeUpstream: (b) => void up.push(b),
     sendClient: (b) => void client.push(b),
-    onReady: (s, t) => session.ready(s, t),
+    onReady: (s) => session.ready(s),
   });
   const session = new ExtendedSession(auth, state, pipeline);
   const send = (raw: Buffer) => session.message(frame(raw));

@@ -55,9 +55,16 @@ describe('SessionRegistry', () => {
     const reg = new SessionRegistry(l.load, logger);
     const s = new FakeSession('alice');
     reg.add(s);
+    expect(reg.stale(s)).toBe(false);
     expect(await reg.current(s)).toBe(true);
     expect(l.calls.size).toBe(0);
     expect(s.fingerprint).toBe('v0');
+    // A change makes it stale (the statement path then awaits current()); refreshed, it is not.
+    reg.changed(false);
+    expect(reg.stale(s)).toBe(true);
+    expect(await reg.current(s)).toBe(true);
+    expect(reg.stale(s)).toBe(false);
+    expect(reg.stale(new FakeSession('bob'))).toBe(false);
   });
 
   it('re-resolves once per user and data source after a change, before the next statement', async () => {

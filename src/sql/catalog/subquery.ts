@@ -8,14 +8,14 @@
  * metadata visibility changes on the next statement, like data visibility)
  * and cloned for every use, because the rewriter mutates trees in place.
  */
-import type { Alias, CommonTableExpr, Node, RangeVar, SelectStmt } from '@pgsql/types';
+import type { Alias, Node, RangeVar, SelectStmt } from '@pgsql/types';
 import { parseSync } from 'libpg-query';
 import type { SessionPolicySet } from '../../policy/session.js';
 import { PgError, SQLSTATE } from '../errors.js';
 import type { CatalogRelation } from './allowlist.js';
 import { catalogSql } from './allowlist.js';
 import { trustSubtree } from './trust.js';
-import { parseVisibleSets } from './visible-sets.js';
+import { parseVisibleSets, type VisibleSet } from './visible-sets.js';
 import type { VisibleModel } from './visible.js';
 import { buildVisibleModel } from './visible.js';
 
@@ -29,12 +29,12 @@ export interface CatalogCache {
    */
   stateNumber: number;
   /** The visible-set CTEs every statement reading the catalog carries (visible-sets.ts). */
-  sets(): readonly CommonTableExpr[];
+  sets(): readonly VisibleSet[];
 }
 
 export function createCatalogCache(policy: SessionPolicySet): CatalogCache {
   let model: VisibleModel | null = null;
-  let sets: CommonTableExpr[] | null = null;
+  let sets: VisibleSet[] | null = null;
   const getModel = (): VisibleModel => (model ??= buildVisibleModel(policy));
   return {
     model: getModel,

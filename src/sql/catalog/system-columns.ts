@@ -42,9 +42,12 @@ export function catalogStateColumn(
   level: StateColumnLevel | null,
   stateNumber: number,
 ): Node | null {
-  const names = (fields ?? []).map((f) => ('String' in f ? f.String.sval : undefined));
-  if (names[names.length - 1] !== STATE_COLUMN || names.length > 2) return null;
-  const qualifier = names.length === 2 ? names[0] : undefined;
+  // Every column reference of every statement comes here: answer the common case without allocating.
+  const last = fields?.[fields.length - 1];
+  if (!fields || fields.length > 2 || !last || !('String' in last) || last.String.sval !== STATE_COLUMN)
+    return null;
+  const first = fields[0]!;
+  const qualifier = fields.length === 2 ? ('String' in first ? first.String.sval : '') : undefined;
   for (let l = level; l; l = l.parent) {
     const entries = l.entries.filter((e) => !e.hidden);
     if (qualifier === undefined) {
@@ -55,6 +58,12 @@ export function catalogStateColumn(
     if (entry) return entry.catalog ? stateConstant(stateNumber) : null;
   }
   return null;
+}
+
+/** Whether a catalog relation is in scope at `level` (only then can a column become a state number). */
+export function catalogInScope(level: StateColumnLevel | null): boolean {
+  for (let l = level; l; l = l.parent) if (l.entries.some((e) => e.catalog)) return true;
+  return false;
 }
 
 function stateConstant(stateNumber: number): Node {

@@ -20,14 +20,29 @@ import type { VisibleModel } from './visible.js';
 
 const RESERVED_PREFIX = '_rgv_';
 
-/** The parsed CTE list of `model` (parsed once per policy set; callers clone it). */
-export function parseVisibleSets(model: VisibleModel): CommonTableExpr[] {
+/** One parsed set CTE and every set it reads, directly or not (itself included). */
+export interface VisibleSet {
+  cte: CommonTableExpr;
+  closure: ReadonlySet<string>;
+}
+
+/** The parsed CTE list of `model`, in dependency order (parsed once per policy set; callers clone). */
+export function parseVisibleSets(model: VisibleModel): VisibleSet[] {
   const defs = model.ctes.map(([name, sql]) => `${name} AS MATERIALIZED (${sql})`).join(', ');
   const stmt = parseSync(`WITH ${defs} SELECT 1`).stmts?.[0]?.stmt;
   const ctes = stmt && 'SelectStmt' in stmt ? stmt.SelectStmt.withClause?.ctes : undefined;
   if (!ctes || ctes.length !== model.ctes.length)
     throw new PgError(SQLSTATE.internalError, 'internal error: visible sets do not parse');
-  return ctes.map((c) => ('CommonTableExpr' in c ? c.CommonTableExpr : ({} as CommonTableExpr)));
+  const closures = new Map<string, ReadonlySet<string>>();
+  return ctes.map((node) => {
+    const cte = 'CommonTableExpr' in node ? node.CommonTableExpr : ({} as CommonTableExpr);
+    // Each set reads earlier ones only, so their closures are known already.
+    const closure = new Set([cte.ctename ?? '']);
+    for (const read of setsRead(cte.ctequery, false))
+      for (const n of closures.get(read) ?? []) closure.add(n);
+    closures.set(cte.ctename ?? '', closure);
+    return { cte, closure };
+  });
 }
 
 /** The SELECT whose WITH list is in scope for the whole statement `node` emits. */
@@ -60,15 +75,14 @@ function setsRead(tree: unknown, refuseDefinitions: boolean): Set<string> {
  * for their relations. Throws XX000 when there is no SELECT to attach to
  * (fail closed: the catalog subqueries would not resolve).
  */
-export function attachVisibleSets(emit: Node, sets: readonly CommonTableExpr[]): Node[] {
-  const wanted = setsRead(emit, true);
+export function attachVisibleSets(emit: Node, sets: readonly VisibleSet[]): Node[] {
+  const read = setsRead(emit, true);
   const top = topSelect(emit);
   if (!top) throw new PgError(SQLSTATE.internalError, 'internal error: no query to attach the catalog to');
-  // Only the sets read, and those they read (each reads earlier ones only): an unused CTE still
-  // costs PostgreSQL parse analysis of its text.
-  for (const c of [...sets].reverse())
-    if (wanted.has(c.ctename ?? '')) for (const n of setsRead(c.ctequery, false)) wanted.add(n);
-  const clones = sets.filter((c) => wanted.has(c.ctename ?? '')).map((c) => structuredClone(c));
+  // Only the sets read, and those they read: an unused CTE still costs PostgreSQL parse analysis.
+  const wanted = new Set<string>();
+  for (const s of sets) if (read.has(s.cte.ctename ?? '')) for (const n of s.closure) wanted.add(n);
+  const clones = sets.filter((s) => wanted.has(s.cte.ctename ?? '')).map((s) => structuredClone(s.cte));
   if (clones.length === 0) return [];
   for (const c of clones) if (c.ctequery) trustSubtree(c.ctequery);
   const nodes: Node[] = clones.map((c) => ({ CommonTableExpr: c }));
